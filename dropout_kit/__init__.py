@@ -1,0 +1,19 @@
+"""dropout_kit: the helper package of the dropout-course.
+
+Modules, one concern each:
+
+- ``data``     FashionMNIST, found offline, split into train / val / test tensors
+- ``models``   the tutorial's MLP and its dropout variants
+- ``train``    a fast in-memory training loop (``fit``, ``evaluate``, ``History``)
+- ``seeding``  ``seed_everything``: random, numpy and torch in one call
+- ``metrics``  confusion matrix, precision / recall / F1
+- ``plots``    learning curves, masks, sweeps, confusion matrices
+- ``checks``   checkers for a learner's dropout function and module
+- ``quiz``     the quiz questions and their immediate feedback
+- ``grading``  grading of the FashionMNIST experiment
+- ``tuning``   rate sweeps and cross-validation
+- ``course``   nbgrader release / grade / check for instructors
+- ``cli``      the ``dropout-kit`` command
+"""
+
+__version__ = "0.1.0"
