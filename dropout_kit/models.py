@@ -1,0 +1,73 @@
+"""The tutorial's FashionMNIST MLP, and the same network with dropout.
+
+Both keep the tutorial's layer names (``flatten``, ``fc1``, ``fc2``, ``fc3``) so that a
+learner can compare them with the tutorial's ``Net`` line by line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+HIDDEN = (256, 128)
+
+
+class BaselineMLP(nn.Module):
+    """Flatten, Linear 784->256, ReLU, Linear 256->128, ReLU, Linear 128->10: no dropout.
+
+    The network of the overfitting experiment (lessons 04 and 05). It overfits a small
+    training set; the exercise is to add dropout to it and nothing else.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flatten = nn.Flatten()
+        self.fc1 = nn.Linear(28 * 28, HIDDEN[0])
+        self.fc2 = nn.Linear(HIDDEN[0], HIDDEN[1])
+        self.fc3 = nn.Linear(HIDDEN[1], 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.flatten(x)
+        x = torch.relu(self.fc1(x))
+        x = torch.relu(self.fc2(x))
+        return self.fc3(x)
+
+
+class DropoutMLP(BaselineMLP):
+    """``BaselineMLP`` with ``nn.Dropout`` after each hidden ReLU (the tutorial's solution)."""
+
+    def __init__(self, p: float | Sequence[float] = 0.3) -> None:
+        super().__init__()
+        p1, p2 = _two_rates(p)
+        self.dropout1 = nn.Dropout(p1)
+        self.dropout2 = nn.Dropout(p2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.flatten(x)
+        x = self.dropout1(torch.relu(self.fc1(x)))
+        x = self.dropout2(torch.relu(self.fc2(x)))
+        return self.fc3(x)
+
+
+def _two_rates(p: float | Sequence[float]) -> tuple[float, float]:
+    rates = (p, p) if isinstance(p, (int, float)) else tuple(p)
+    if len(rates) != 2:
+        raise ValueError(f"give one rate or one per hidden layer (2), got {len(rates)}: {rates}")
+    for rate in rates:
+        if not isinstance(rate, (int, float)) or not 0.0 <= rate <= 1.0:  # NaN fails too
+            raise ValueError(f"dropout probability has to be between 0 and 1, but got {rate!r}")
+    return float(rates[0]), float(rates[1])
+
+
+def build_mlp(p: float | Sequence[float] = 0.0) -> nn.Module:
+    """The experiment's MLP with per-layer dropout rates ``p`` (one rate, or one per hidden layer).
+
+    ``build_mlp(0)`` is a ``BaselineMLP``; ``build_mlp((0.2, 0.5))`` drops 20% after the
+    first hidden layer and 50% after the second. Used by the sweeps of lesson 06.
+    """
+    p1, p2 = _two_rates(p)
+    if p1 == 0.0 and p2 == 0.0:
+        return BaselineMLP()
+    return DropoutMLP((p1, p2))

@@ -1,0 +1,259 @@
+"""A fast training loop on in-memory tensors: ``fit``, ``evaluate`` and ``History``.
+
+The tutorial's loop feeds a ``DataLoader`` one ``ToTensor``-converted image at a time,
+and most of its time goes to that pipeline rather than to the model. Here the whole
+split is one tensor and each batch is a single ``index_select`` of a shuffled
+permutation; metrics are accumulated as tensors and read once per epoch. The maths
+is the tutorial's: Adam, cross-entropy, the same batch size and epochs.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass, field, fields
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from dropout_kit.seeding import seed_everything
+
+__all__ = ["Evaluation", "History", "evaluate", "fit", "seed_everything"]
+
+EVAL_BATCH = 4096
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Mean cross-entropy ``loss`` and ``accuracy`` (a fraction in [0, 1]) of a model on (X, y)."""
+
+    loss: float
+    accuracy: float
+
+
+@dataclass
+class History:
+    """Per-epoch record of a ``fit`` run. Accuracies are fractions in [0, 1].
+
+    - ``train_loss``, ``train_acc``: running mean over the epoch's batches, dropout on
+      (what the tutorial prints as "Train Acc");
+    - ``train_eval_acc``: accuracy on training images in eval mode (dropout off), measured
+      after the epoch on at most ``train_eval_size`` fixed training images;
+    - ``val_loss``, ``val_acc``: on the validation split, eval mode;
+    - ``seconds``: wall time of the epoch, evaluation included.
+
+    Epochs skipped by ``eval_every`` hold NaN in the eval-mode fields.
+    """
+
+    train_loss: list = field(default_factory=list)
+    train_acc: list = field(default_factory=list)
+    train_eval_acc: list = field(default_factory=list)
+    val_loss: list = field(default_factory=list)
+    val_acc: list = field(default_factory=list)
+    seconds: list = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.train_loss)
+
+    def metrics(self) -> dict:
+        """Every per-epoch list except ``seconds``: what the same seed reproduces exactly."""
+        return {f.name: list(getattr(self, f.name)) for f in fields(self) if f.name != "seconds"}
+
+    def rows(self) -> list[dict]:
+        """One dict per epoch (1-based ``epoch`` included), for tables and CSV files."""
+        names = [f.name for f in fields(self)]
+        return [{"epoch": i + 1, **{n: getattr(self, n)[i] for n in names}} for i in range(len(self))]
+
+    @property
+    def final(self) -> dict:
+        """The last epoch's row."""
+        return self.rows()[-1] if len(self) else {}
+
+    def __str__(self) -> str:
+        lines = ["epoch  train_loss  train_acc  train_eval_acc  val_loss  val_acc  seconds"]
+        for r in self.rows():
+            lines.append(
+                f"{r['epoch']:5d}  {r['train_loss']:10.4f}  {r['train_acc']:9.2%}  "
+                f"{r['train_eval_acc']:14.2%}  {r['val_loss']:8.4f}  {r['val_acc']:7.2%}  {r['seconds']:7.2f}"
+            )
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th>{h}</th>" for h in ("epoch", "train loss", "train acc (dropout on)",
+                                                  "train acc (eval)", "val loss", "val acc", "s"))
+        body = "".join(
+            f"<tr><td>{r['epoch']}</td><td>{r['train_loss']:.4f}</td><td>{r['train_acc']:.2%}</td>"
+            f"<td>{r['train_eval_acc']:.2%}</td><td>{r['val_loss']:.4f}</td><td>{r['val_acc']:.2%}</td>"
+            f"<td>{r['seconds']:.1f}</td></tr>"
+            for r in self.rows()
+        )
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _check_split(name: str, split) -> tuple[torch.Tensor, torch.Tensor]:
+    try:
+        X, y = split
+    except (TypeError, ValueError):
+        raise TypeError(f"data.{name} must be an (X, y) pair of tensors, got {type(split).__name__}") from None
+    if not (isinstance(X, torch.Tensor) and isinstance(y, torch.Tensor)):
+        raise TypeError(f"data.{name} must hold tensors X and y, got {type(X).__name__} and {type(y).__name__}")
+    if len(X) != len(y) or len(y) == 0:
+        raise ValueError(f"data.{name} has {len(X)} images and {len(y)} labels; they must match and be > 0")
+    return X, y.long()
+
+
+def _splits(data) -> tuple[tuple, tuple]:
+    if hasattr(data, "train") and hasattr(data, "val"):
+        return _check_split("train", data.train), _check_split("val", data.val)
+    try:
+        train, val = data
+    except (TypeError, ValueError):
+        raise TypeError(
+            "data must have .train and .val (e.g. load_fashion_mnist()) or be a (train, val) pair"
+        ) from None
+    return _check_split("train", train), _check_split("val", val)
+
+
+def _want_progress(progress: bool | None) -> bool:
+    """Show a bar when asked, or (``None``) in a terminal or a live Jupyter kernel."""
+    if progress is not None:
+        return bool(progress)
+    if "ipykernel" in sys.modules:
+        return True
+    return bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+
+def _adam(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("the model has no trainable parameters")
+    try:  # the fused kernel is one call per step instead of several per parameter
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, fused=True)
+    except (RuntimeError, TypeError):
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, batch_size: int = EVAL_BATCH) -> Evaluation:
+    """Loss and accuracy of ``model`` on (X, y) in eval mode (dropout off).
+
+    The model's train/eval mode is restored afterwards, so calling ``evaluate`` in the
+    middle of training changes nothing. Used by ``fit`` and the metrics lessons.
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        total_loss = torch.zeros((), dtype=torch.float64)
+        correct = torch.zeros((), dtype=torch.int64)
+        for start in range(0, len(y), batch_size):
+            xb, yb = X[start:start + batch_size], y[start:start + batch_size]
+            logits = model(xb)
+            total_loss += F.cross_entropy(logits, yb, reduction="sum").double()
+            correct += (logits.argmax(dim=1) == yb).sum()
+    finally:
+        model.train(was_training)
+    return Evaluation(loss=float(total_loss) / len(y), accuracy=int(correct) / len(y))
+
+
+def fit(
+    model: nn.Module,
+    data,
+    *,
+    epochs: int,
+    batch_size: int = 64,
+    lr: float = 1e-3,
+    weight_decay: float = 0.0,
+    seed: int,
+    progress: bool | None = None,
+    eval_every: int = 1,
+    train_eval_size: int | None = 10_000,
+) -> History:
+    """Train ``model`` with Adam and cross-entropy on in-memory tensors; return its History.
+
+    The tutorial's recipe (lessons 04-08 and the grader): shuffle each epoch, batches of
+    ``batch_size``, one Adam step per batch. The model is trained in place.
+
+    Args:
+        model: any ``nn.Module`` mapping a batch of images to 10 logits.
+        data: ``load_fashion_mnist()``'s ``Splits`` (uses ``.train`` and ``.val``), or a
+            ``((X_train, y_train), (X_val, y_val))`` pair.
+        epochs: passes over the training split.
+        batch_size: images per step (the tutorial's 64).
+        lr: Adam's learning rate (the tutorial's 1e-3).
+        weight_decay: L2 penalty, Adam's ``weight_decay`` (lesson 06 combines it with dropout).
+        seed: seeds shuffling and dropout masks (via ``seed_everything``). Seed again
+            before building the model to reproduce its initial weights too.
+        progress: show a tqdm bar; ``None`` shows one in a terminal or notebook only.
+        eval_every: evaluate val and eval-mode train accuracy every this many epochs
+            (the last epoch always); other epochs hold NaN. Grading uses the last only.
+        train_eval_size: eval-mode train accuracy is measured on this many fixed training
+            images (``None``: all of them).
+
+    Returns:
+        A ``History`` with one entry per epoch. The same seed, model initialisation and
+        data give an identical History (``seconds`` aside).
+
+    The model is left in the mode it was in when passed (train or eval).
+    """
+    for name, value, low in (("epochs", epochs, 1), ("batch_size", batch_size, 1), ("eval_every", eval_every, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
+    if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
+        raise ValueError(f"lr must be a positive number, got {lr!r}")
+    if not (isinstance(weight_decay, (int, float)) and weight_decay >= 0 and math.isfinite(weight_decay)):
+        raise ValueError(f"weight_decay must be a number >= 0, got {weight_decay!r}")
+    (X, y), (X_val, y_val) = _splits(data)
+
+    generator = seed_everything(seed)
+    n = len(y)
+    probe = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    probe = probe if train_eval_size is None else probe[:train_eval_size]
+    X_probe, y_probe = X[probe], y[probe]
+    optimizer = _adam(model, lr, weight_decay)
+    history = History()
+    was_training = model.training
+
+    bar = None
+    if _want_progress(progress):
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=epochs, desc="fit", unit="epoch", leave=False)
+    try:
+        for epoch in range(epochs):
+            start = time.perf_counter()
+            model.train()
+            loss_sum = torch.zeros((), dtype=torch.float64)
+            correct = torch.zeros((), dtype=torch.int64)
+            order = torch.randperm(n, generator=generator)
+            for i in range(0, n, batch_size):
+                idx = order[i:i + batch_size]
+                xb, yb = X.index_select(0, idx), y.index_select(0, idx)
+                logits = model(xb)
+                loss = F.cross_entropy(logits, yb)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                with torch.no_grad():  # tensors, not .item(): no per-step round trip to Python
+                    loss_sum += loss.detach().double() * len(idx)
+                    correct += (logits.argmax(dim=1) == yb).sum()
+            history.train_loss.append(float(loss_sum) / n)
+            history.train_acc.append(int(correct) / n)
+            if (epoch + 1) % eval_every == 0 or epoch + 1 == epochs:
+                val = evaluate(model, X_val, y_val)
+                history.train_eval_acc.append(evaluate(model, X_probe, y_probe).accuracy)
+                history.val_loss.append(val.loss)
+                history.val_acc.append(val.accuracy)
+            else:
+                for name in ("train_eval_acc", "val_loss", "val_acc"):
+                    getattr(history, name).append(math.nan)
+            history.seconds.append(time.perf_counter() - start)
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(train_acc=f"{history.train_acc[-1]:.3f}", val_acc=f"{history.val_acc[-1]:.3f}")
+    finally:
+        if bar is not None:
+            bar.close()
+        model.train(was_training)
+    return history
