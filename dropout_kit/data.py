@@ -38,12 +38,13 @@ CLASSES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 )
-# name -> (IDX magic number, expected shape)
+# name -> (IDX magic number, shape of one item). The counts (60,000 / 10,000) are not
+# fixed here, so that tests can write tiny files of the same format.
 FILES = {
-    "train-images-idx3-ubyte": (0x803, (60000, 28, 28)),
-    "train-labels-idx1-ubyte": (0x801, (60000,)),
-    "t10k-images-idx3-ubyte": (0x803, (10000, 28, 28)),
-    "t10k-labels-idx1-ubyte": (0x801, (10000,)),
+    "train-images-idx3-ubyte": (0x803, (28, 28)),
+    "train-labels-idx1-ubyte": (0x801, ()),
+    "t10k-images-idx3-ubyte": (0x803, (28, 28)),
+    "t10k-labels-idx1-ubyte": (0x801, ()),
 }
 REMEDIES = (
     "install Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist), "
@@ -145,33 +146,40 @@ def _read_bytes(path: Path) -> bytes:
         ) from None
 
 
-def expected_size(name: str) -> int:
-    """The byte size of a valid raw IDX file ``name``: header plus one byte per value."""
-    _, shape = FILES[name]
-    return 4 + 4 * len(shape) + math.prod(shape)
+def idx_problem(name: str, header: bytes, size: int) -> str | None:
+    """What is wrong with an IDX file ``name`` of ``size`` bytes starting with ``header``, or None."""
+    magic, item = FILES[name]
+    n_dims = 1 + len(item)
+    header_size = 4 + 4 * n_dims
+    if size < header_size or len(header) < header_size:
+        return f"it has {size} bytes, fewer than an IDX header"
+    got_magic, *dims = struct.unpack(f">{1 + n_dims}I", header[:header_size])
+    if got_magic != magic:
+        return f"its magic number is {got_magic:#x}, expected {magic:#x}"
+    if tuple(dims[1:]) != item:
+        return f"its header says items of shape {tuple(dims[1:])}, expected {item}"
+    expected = header_size + math.prod(dims)
+    if size != expected:
+        return f"it has {size} bytes, expected {expected} for {dims[0]} items (truncated?)"
+    return None
 
 
 def validate_idx(name: str, payload: bytes, path: Path) -> None:
-    """Raise CorruptDataError naming ``path`` unless ``payload`` is the expected IDX file."""
-    magic, shape = FILES[name]
-    header = 4 + 4 * len(shape)
-    expected = expected_size(name)
-    problem = None
-    if len(payload) < header:
-        problem = f"it has {len(payload)} bytes, fewer than an IDX header"
-    else:
-        got_magic, *dims = struct.unpack(f">{1 + len(shape)}I", payload[:header])
-        if got_magic != magic:
-            problem = f"its magic number is {got_magic:#x}, expected {magic:#x}"
-        elif tuple(dims) != shape:
-            problem = f"its header says shape {tuple(dims)}, expected {shape}"
-        elif len(payload) != expected:
-            problem = f"it has {len(payload)} bytes, expected {expected} (truncated?)"
+    """Raise CorruptDataError naming ``path`` unless ``payload`` is a valid IDX file ``name``."""
+    problem = idx_problem(name, payload[:16], len(payload))
     if problem:
         raise CorruptDataError(
             f"{path} is not a valid FashionMNIST file: {problem}. "
             f"Delete it and reinstall or re-download it; remedies: {REMEDIES}"
         )
+
+
+def _cached_ok(name: str, target: Path, source: Path) -> bool:
+    """Is ``target`` an intact copy unpacked from ``source`` (newer, valid header and size)?"""
+    if not target.is_file() or target.stat().st_mtime < source.stat().st_mtime:
+        return False
+    with open(target, "rb") as handle:
+        return idx_problem(name, handle.read(16), target.stat().st_size) is None
 
 
 def materialize(source: Source) -> Path:
@@ -182,10 +190,11 @@ def materialize(source: Source) -> Path:
     raw.mkdir(parents=True, exist_ok=True)
     for name, path in source.files.items():
         target = raw / name
-        if target.is_file() and target.stat().st_mtime >= path.stat().st_mtime:
-            # Already unpacked from this source; still catch a cache truncated by a crash.
-            if target.stat().st_size == expected_size(name):
-                continue
+        if target.resolve() == path.resolve() and path.suffix != ".gz":
+            validate_idx(name, path.read_bytes(), path)  # already in torchvision's layout
+            continue
+        if _cached_ok(name, target, path):
+            continue
         payload = _read_bytes(path)
         validate_idx(name, payload, path)
         tmp = target.with_suffix(".tmp")
@@ -194,8 +203,15 @@ def materialize(source: Source) -> Path:
     return root
 
 
-@functools.lru_cache(maxsize=4)
-def _load_raw(torchvision_root: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+def _load_raw(torchvision_root: str | Path) -> tuple[torch.Tensor, ...]:
+    """uint8 images and int64 labels of (train, test), parsed by torchvision; cached per file version."""
+    raw = Path(torchvision_root) / "FashionMNIST" / "raw"
+    stamp = tuple((n, (raw / n).stat().st_mtime_ns, (raw / n).stat().st_size) for n in sorted(FILES))
+    return _parse(str(torchvision_root), stamp)
+
+
+@functools.lru_cache(maxsize=2)
+def _parse(torchvision_root: str, stamp: tuple) -> tuple[torch.Tensor, ...]:
     from torchvision.datasets import FashionMNIST
 
     train = FashionMNIST(torchvision_root, train=True, download=False)
@@ -295,7 +311,7 @@ def load_fashion_mnist(
         CorruptDataError: a file is truncated or corrupt (the message names it).
     """
     torchvision_root, _ = find(root, download=download)
-    train_images, train_labels, test_images, test_labels = _load_raw(str(torchvision_root))
+    train_images, train_labels, test_images, test_labels = _load_raw(torchvision_root)
     train_idx, val_idx = stratified_split(train_labels, val_size, seed)
     if subset is not None:
         if not 0 < subset <= len(train_idx):
@@ -313,7 +329,7 @@ def load_fashion_mnist(
 def describe(root: str | os.PathLike | None = None, *, download: bool = False) -> str:
     """A few lines saying where FashionMNIST was found and what it holds (``dropout-kit data``)."""
     torchvision_root, where = find(root, download=download)
-    train_images, _, test_images, _ = _load_raw(str(torchvision_root))
+    train_images, _, test_images, _ = _load_raw(torchvision_root)
     lines = [
         f"FashionMNIST found in {where}",
         f"parsed from {torchvision_root / 'FashionMNIST' / 'raw'}",

@@ -1,0 +1,45 @@
+# The course's commands. `make experiment` and `make test` each set everything up first.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# nbgrader shells out to alembic, so the venv's bin must be on PATH.
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+DEBIAN_DATA := /usr/share/datasets/fashion-mnist
+
+.PHONY: setup data experiment test test-fast release benchmark lab
+
+setup: data $(VENV)/.installed
+
+# The pinned environment: the pip list of environment.yml, then this package (editable).
+$(VENV)/.installed: pyproject.toml environment.yml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	sed -n 's/^ *- \([A-Za-z][A-Za-z0-9_.-]*==[^ ]*\) *$$/\1/p' environment.yml > $(VENV)/pins.txt
+	$(PY) -m pip install --quiet -r $(VENV)/pins.txt
+	$(PY) -m pip install --quiet --no-deps -e '.[course,postgres,test]'
+	$(PY) -m pip check
+	touch $@
+
+# Real FashionMNIST offline from Debian; elsewhere torchvision downloads it on first use.
+data:
+	@if [ -d $(DEBIAN_DATA) ]; then echo "FashionMNIST: $(DEBIAN_DATA)"; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist; \
+	else echo "FashionMNIST: not installed from Debian; torchvision will download it on first use"; fi
+
+experiment: setup
+	$(PY) -m dropout_kit experiment --seeds 0 1 2 --out runs/experiment
+
+test: setup
+	$(PY) -m pytest tests solutions --nbmake --nbmake-timeout=1200 -p no:cacheprovider
+
+test-fast: setup
+	$(PY) -m pytest tests -m "not slow" -p no:cacheprovider
+
+release: setup
+	$(PY) -m dropout_kit release
+
+benchmark: setup
+	$(PY) benchmarks/fit_speed.py
+
+lab: setup
+	$(VENV)/bin/jupyter lab notebooks/

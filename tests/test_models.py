@@ -1,0 +1,41 @@
+import pytest
+import torch
+from torch import nn
+
+from dropout_kit.models import BaselineMLP, DropoutMLP, build_mlp
+
+
+def test_baseline_is_the_tutorials_network():
+    """Is BaselineMLP Flatten, 784->256, ReLU, 256->128, ReLU, 128->10 with no dropout?"""
+    model = BaselineMLP()
+    shapes = [tuple(p.shape) for p in model.parameters()]
+    assert shapes == [(256, 784), (256,), (128, 256), (128,), (10, 128), (10,)]
+    assert not any(isinstance(m, nn.Dropout) for m in model.modules())
+    x = torch.rand(5, 1, 28, 28)
+    manual = model.fc3(torch.relu(model.fc2(torch.relu(model.fc1(x.view(5, -1))))))
+    assert torch.equal(model(x), manual)
+
+
+def test_dropout_model_has_same_parameters_and_eval_function():
+    """Does DropoutMLP hold the same parameters and compute the baseline's function in eval mode?"""
+    base, drop = BaselineMLP(), DropoutMLP(0.3)
+    drop.load_state_dict(base.state_dict())
+    x = torch.rand(8, 1, 28, 28)
+    assert torch.equal(base.eval()(x), drop.eval()(x))
+    drop.train()
+    assert not torch.equal(drop(x), drop(x))
+
+
+def test_per_layer_rates():
+    """Does build_mlp put each rate after the right hidden layer?"""
+    model = build_mlp((0.2, 0.5))
+    assert (model.dropout1.p, model.dropout2.p) == (0.2, 0.5)
+    assert isinstance(build_mlp(0.0), BaselineMLP) and not isinstance(build_mlp(0.0), DropoutMLP)
+    assert build_mlp(0.4).dropout2.p == 0.4
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, float("nan"), (0.1, 0.2, 0.3), "0.3"])
+def test_bad_rates_are_refused(bad):
+    """Are rates outside [0, 1], NaN, or the wrong count refused with a clear message?"""
+    with pytest.raises(ValueError, match="dropout probability|one per hidden layer"):
+        build_mlp(bad)
