@@ -23,7 +23,7 @@ hashes every grid point in that window and compares. Tolerances are stated by
 ``show``: +-0.005 for most, +-0.0003 for F1, which asks for four decimals because
 the arithmetic mean of precision and recall is only 0.0006 away. Known wrong values
 are stored the same way, with their own explanation. Percentages are accepted only
-as strings ending in "%" ("89.47%" is 0.8947); a bare 89.47 is outside the range
+as strings ending in "%" ("12.5%" is 0.125); a bare 12.5 is outside the range
 0..1 and is refused with a hint, never rescaled silently.
 
 Invalid answers. ``check`` and ``validate`` raise ``InvalidAnswerError`` for an
@@ -104,10 +104,9 @@ class Question:
         """One line on the expected form of the answer."""
         if self.kind == "choice":
             *rest, last = self.options
-            return (f'Answer with one letter ({", ".join(rest)} or {last}), '
-                    f'e.g. `answer_{self.id} = "{rest[0]}"`.')
+            return f'Set `answer_{self.id}` to one letter ({", ".join(rest)} or {last}), as a string.'
         lo, hi = self.range
-        return (f"Answer with a number from {lo:g} to {hi:g} (or a string such as "
+        return (f"Set `answer_{self.id}` to a number from {lo:g} to {hi:g} (or a string such as "
                 f'`"25%"`); accepted within ±{self.tolerance:g}.')
 
     def _repr_markdown_(self) -> str:
@@ -186,8 +185,8 @@ def show(question_id: str) -> Question:
 def validate(question_id: str, answer) -> str | float:
     """The answer in normal form (a letter or a float), or ``InvalidAnswerError``.
 
-    Letters: " d ", "D)", "(d)", "d." all mean "D". Numbers: 0.8947, "0.8947",
-    "89.47%", and one-element tensors or arrays.
+    Letters: " d ", "D)", "(d)", "d." all mean "D". Numbers: 0.125, "0.125",
+    "12.5%", and one-element tensors or arrays.
     """
     q = question(question_id)
     return _letter(q, answer) if q.kind == "choice" else _number(q, answer)
@@ -242,9 +241,12 @@ def _number(q: Question, answer) -> float:
         value = float(answer)
     elif callable(getattr(answer, "item", None)) and not isinstance(answer, bool):
         try:  # a one-element tensor or array, e.g. tp / (tp + fp) computed with torch
-            value = float(answer.item())
+            value = answer.item()
         except (ValueError, TypeError, RuntimeError):
             raise InvalidAnswerError(f"{answer!r} is not a single number: {how}") from None
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise InvalidAnswerError(f"{answer!r} does not hold a number: {how}")
+        value = float(value)
     else:
         raise InvalidAnswerError(f"{answer!r} ({type(answer).__name__}) is not a number: {how}")
     if not math.isfinite(value):
@@ -258,7 +260,7 @@ def _number(q: Question, answer) -> float:
     return value
 
 
-def window(salt: str, question_id: str, value: float, tolerance: float, grid: float) -> dict[str, int]:
+def window(salt: str, question_id: str, value: float, tolerance: float, grid: float) -> dict[str, float]:
     """Hash -> distance in grid steps, for every grid point within ``tolerance`` of ``value``."""
     steps, centre = round(tolerance / grid), value / grid
     slack = 1e-6  # grid steps: absorbs float error so that the edges are inclusive

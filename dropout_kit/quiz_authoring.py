@@ -8,13 +8,13 @@ it recovers each answer by hashing every option letter or every grid point of th
 question's range, which shows that the hashing hides answers from sight only.
 Keep that file out of git and out of anything shipped to learners.
 
-The plain format, per question (``salt`` and ``grid`` sit at the top level)::
-
-    {"id": "purpose", "kind": "choice", "points": 1, "prompt": "...",
-     "options": {"A": "...", ...}, "answer": "B", "feedback": {"A": "why (not) A", ...}}
-    {"id": "recall", "kind": "number", "points": 1, "prompt": "...",
-     "tolerance": 0.005, "range": [0, 1], "answer": 0.85, "explanation": "...",
-     "mistakes": [{"value": 0.9, "feedback": "why this slip is wrong"}]}
+The plain format: ``salt`` and ``grid`` at the top level, and a list ``questions``.
+Every question has ``id``, ``kind``, ``points`` and ``prompt`` (markdown). A
+``"choice"`` adds ``options`` (letter -> text), ``answer`` (the right letter) and
+``feedback`` (letter -> why that option is right or wrong). A ``"number"`` adds
+``tolerance``, ``range`` ([low, high]), ``answer`` (the exact value),
+``explanation`` and ``mistakes`` (a list of ``value`` and ``feedback``: typical
+wrong values and why they are wrong).
 
 ``build`` checks the plain quiz (every option explained, answers in range, mistakes
 outside the answer's tolerance, tolerances whole multiples of the grid) and keeps
@@ -24,6 +24,7 @@ the plain file's salt unless ``--new-salt`` is given. Not used by learners.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import secrets
@@ -87,8 +88,12 @@ def decode(stored: dict) -> dict:
         else:
             lo, hi = s["range"]
             scale = round(1 / grid)
-            values = {digest(salt, qid, j): j / scale
-                      for j in range(math.floor(lo / grid), math.ceil(hi / grid) + 1)}
+            prefix = hashlib.sha256(f"{salt}:{qid}:".encode())  # == digest(salt, qid, j), faster
+            values = {}
+            for j in range(math.floor(lo / grid), math.ceil(hi / grid) + 1):
+                h = prefix.copy()
+                h.update(str(j).encode())
+                values[h.hexdigest()] = j / scale
             p.update(tolerance=s["tolerance"], range=s["range"], answer=values[s["answer_sha256"]],
                      explanation=decode_text(s["explanation"]),
                      mistakes=[{"value": values[m["answer_sha256"]], "feedback": decode_text(m["feedback"])}
@@ -122,7 +127,9 @@ def main(argv: list[str] | None = None) -> int:
         plain["salt"] = None
     try:
         stored = encode(plain)
-    except (ValueError, KeyError) as exc:
+    except KeyError as exc:
+        parser.exit(2, f"error: a question lacks the field {exc}\n")
+    except ValueError as exc:
         parser.exit(2, f"error: {exc}\n")
     _write(stored, args.out)
     print(f"wrote {len(stored['questions'])} questions to {args.out}")
