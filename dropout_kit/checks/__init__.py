@@ -18,9 +18,8 @@ from __future__ import annotations
 
 from torch import nn
 
-from dropout_kit.checks.function import (
-    FUNCTION_CHECKS, check_eval_identity, check_fresh_mask, check_gradient, check_independence,
-    check_inplace, check_invalid_p, check_keep_fraction, check_mean_preserved, check_no_mutation,
+from dropout_kit.checks.contract import (
+    check_eval_identity, check_gradient, check_inplace, check_invalid_p, check_no_mutation,
     check_p_one, check_p_zero, check_scale, check_shape_dtype,
 )
 from dropout_kit.checks.module import (
@@ -28,7 +27,17 @@ from dropout_kit.checks.module import (
     check_module_invalid_p, check_module_repr, check_module_train_eval,
 )
 from dropout_kit.checks.report import CheckResult, Report
+from dropout_kit.checks.statistical import (
+    check_fresh_mask, check_independence, check_keep_fraction, check_mean_preserved,
+)
 from dropout_kit.checks.stats import ALPHA
+
+FUNCTION_CHECKS = [
+    check_shape_dtype, check_eval_identity, check_p_zero, check_p_one, check_invalid_p,
+    check_keep_fraction, check_scale, check_mean_preserved, check_fresh_mask,
+    check_independence, check_no_mutation, check_inplace, check_gradient,
+]
+"""Every check of :func:`check_dropout_function`, in the order they run."""
 
 # The function checks that also apply to a module through ``as_function``. Eval mode and
 # invalid p are covered by module_train_eval and module_invalid_p instead.

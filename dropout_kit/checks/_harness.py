@@ -100,12 +100,17 @@ def same_shape(fn, x: torch.Tensor, out: torch.Tensor, p: float, training: bool,
 
 def make_input(shape, dtype=torch.float32, positive: bool = False) -> torch.Tensor:
     """Test input whose entries are never 0 (|x| in [0.5, 2)), so a 0 in the output means dropped."""
-    x = 0.5 + 1.5 * torch.rand(shape, dtype=dtype)
-    if not positive:
-        x = torch.where(torch.rand(shape) < 0.5, -x, x)
-    return x
+    if positive:
+        return 0.5 + 1.5 * torch.rand(shape, dtype=dtype)
+    u = 3.0 * torch.rand(shape, dtype=dtype) - 1.5  # one draw gives both sign and size
+    return torch.where(u >= 0, u + 0.5, u - 0.5)
 
 
 def near(a: float, b: float, rel: float = 0.02) -> bool:
     """``a`` is within ``rel`` (relative) of ``b``: used to name the likely mistake."""
     return abs(a - b) <= rel * abs(b)
+
+
+def kept_mask(out: torch.Tensor) -> torch.Tensor:
+    """The observed mask: test inputs are never 0, so an output entry is kept iff it is not 0."""
+    return out.detach() != 0

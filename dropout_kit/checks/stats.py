@@ -43,6 +43,7 @@ def _tails(n: int, prob: float) -> tuple[torch.Tensor, torch.Tensor]:
     return lower, upper
 
 
+@lru_cache(maxsize=256)
 def binomial_interval(n: int, prob: float, alpha: float = ALPHA) -> tuple[int, int]:
     """The range ``[lo, hi]`` that Binomial(n, prob) leaves with probability <= ``alpha``.
 
@@ -58,6 +59,7 @@ def binomial_interval(n: int, prob: float, alpha: float = ALPHA) -> tuple[int, i
     return lo, hi
 
 
+@lru_cache(maxsize=256)
 def binomial_upper(n: int, prob: float, alpha: float = ALPHA) -> int:
     """The count ``hi`` that Binomial(n, prob) exceeds with probability <= ``alpha`` (one-sided)."""
     _, upper = _tails(n, float(prob))
