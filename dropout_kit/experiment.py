@@ -60,15 +60,8 @@ def run_experiment(
     data = load_fashion_mnist(root, subset=subset)
     echo(f"data: {len(data.train)} train / {len(data.val)} val / {len(data.test)} test images; "
          f"{epochs} epochs, batch {batch_size}, Adam lr 1e-3; seeds {list(seeds)}")
-    setups = {"no dropout": BaselineMLP, "dropout": functools.partial(DropoutMLP, p)}
-    histories, rows = {}, []
-    for label, make_model in setups.items():
-        echo(f"training: {label}{'' if label == 'no dropout' else f' (p={p})'} ...")
-        runs = train_runs(make_model, data, seeds=seeds, epochs=epochs, batch_size=batch_size,
-                          test=True, progress=progress)
-        histories[f"{label}" if label == "no dropout" else f"dropout p={p}"] = runs
-        rows.append(summarize(label, runs, p=0.0 if label == "no dropout" else p,
-                              seconds_per_run=sum(sum(h.seconds) for h in runs) / len(runs)))
+    rows, histories = compare(data, p=p, seeds=seeds, epochs=epochs, batch_size=batch_size,
+                              progress=progress, echo=echo)
     report = format_report(rows, epochs=epochs, batch_size=batch_size, subset=subset, n_train=len(data.train))
     echo(report)
     (out / "results.md").write_text(report + "\n")
@@ -80,6 +73,26 @@ def run_experiment(
     fig.savefig(out / "curves.png", dpi=120)
     echo(f"saved {out / 'results.csv'}, {out / 'results.md'} and {out / 'curves.png'}")
     return rows
+
+
+def compare(data, *, p: float = 0.3, seeds: Sequence[int] = (0,), epochs: int = 10, batch_size: int = 64,
+            progress: bool | None = None, echo=print, **fit_kwargs) -> tuple[list[dict], dict]:
+    """Train the baseline and the dropout-``p`` model over ``seeds``; return (rows, histories).
+
+    ``rows`` are ``summarize`` rows (with test accuracy, for the final report) labelled
+    "no dropout" and "dropout"; ``histories`` maps a plot label to each model's Histories.
+    Used by ``run_experiment`` and lesson 04.
+    """
+    setups = {"no dropout": (BaselineMLP, 0.0), "dropout": (functools.partial(DropoutMLP, p), p)}
+    histories, rows = {}, []
+    for label, (make_model, rate) in setups.items():
+        echo(f"training: {label}{f' (p={p})' if rate else ''} over seeds {list(seeds)} ...")
+        runs = train_runs(make_model, data, seeds=seeds, epochs=epochs, batch_size=batch_size,
+                          test=True, progress=progress, **fit_kwargs)
+        histories[label if not rate else f"dropout p={p}"] = runs
+        rows.append(summarize(label, runs, p=rate,
+                              seconds_per_run=sum(sum(h.seconds) for h in runs) / len(runs)))
+    return rows, histories
 
 
 def format_report(rows: Sequence[dict], *, epochs: int, batch_size: int, subset: int | None, n_train: int) -> str:
