@@ -109,6 +109,6 @@ def plot_expectation(
     right.set_xlabel("dropout(x)[0]")
     right.set_ylabel("draws")
     right.set_title(f"Only 0 and x/(1-p) = {x[0].item() / (1 - p):g} occur" if p < 1 else "All 0 at p=1")
-    right.legend(fontsize=8)
+    right.legend(fontsize=8, loc="upper center")
     fig.suptitle(f"Inverted dropout keeps the expectation: E[dropout(x)] = x ({draws} draws)")
     return fig
