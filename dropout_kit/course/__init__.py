@@ -1,0 +1,17 @@
+"""Instructor tools of the course, on top of nbgrader: one module per verb.
+
+- ``release``        regenerate ``notebooks/`` from ``solutions/`` (release.py)
+- ``grade``          autograde learners' notebooks into ``grades.csv`` and feedback (grade.py)
+- ``check_notebook`` run a notebook's tests for a learner, non-zero exit on failure (check.py)
+
+Supporting modules: ``config`` (paths, lessons, nbgrader configuration), ``converters``
+(nbgrader's steps in-process), ``worker`` (one learner's lesson in a child process),
+``report`` (results and grades.csv), ``preprocessors`` and ``tamper`` (the holes closed),
+``notebooks`` (reading and writing). nbgrader itself is imported only when a verb runs.
+"""
+
+from dropout_kit.course.check import check_notebook
+from dropout_kit.course.grade import grade
+from dropout_kit.course.release import release
+
+__all__ = ["release", "grade", "check_notebook"]

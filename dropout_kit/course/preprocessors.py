@@ -1,0 +1,159 @@
+"""nbgrader preprocessors that close the holes of a plain nbgrader setup.
+
+Each is named in ``autograder/nbgrader_config.py``, at the step where it runs:
+
+- ``RestoreMissingCells`` (sanitizing a submission): stripped nbgrader metadata comes back, and
+  deleted test cells are put back, even where nbgrader's own ``add_missing_cells`` fails.
+- ``StripCellTags`` (sanitizing): no tag, such as ``skip-execution``, can change
+  how a submission runs.
+- ``FlagTampering`` (sanitizing): records what ``dropout_kit.course.tamper`` finds in the cells
+  a learner wrote or changed.
+- ``RecordTimeouts`` (after execution): records the cells that ran out of time.
+- ``WithholdHiddenTestOutputs`` (feedback): cells with hidden tests show their result, not
+  their outputs or tracebacks, which would quote the hidden lines.
+
+Findings go into the notebook's metadata under ``dropout_course``, where ``grade`` reads them.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+
+import nbformat
+from nbformat.notebooknode import NotebookNode
+from nbgrader.preprocessors import NbGraderPreprocessor
+
+from dropout_kit.course import tamper
+from dropout_kit.course.notebooks import METADATA_KEY
+
+HIDDEN_TESTS_MARK = "BEGIN HIDDEN TESTS"
+
+
+def _record(nb: NotebookNode, key: str, value: list) -> None:
+    nb.metadata.setdefault(METADATA_KEY, {})[key] = value
+
+
+def _source_notebook(preprocessor: NbGraderPreprocessor, resources) -> NotebookNode:
+    """The instructor's notebook that a submission comes from (solutions/<lesson>/<lesson>.ipynb)."""
+    info = resources["nbgrader"]
+    source_dir = preprocessor.config.CourseDirectory.get("source_directory", "")
+    return nbformat.read(os.path.join(source_dir, info["assignment"], f"{info['notebook']}.ipynb"), as_version=4)
+
+
+def _grade_id(cell: NotebookNode) -> str | None:
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+class RestoreMissingCells(NbGraderPreprocessor):
+    """Give back the nbgrader metadata a submission lost, and put back deleted test cells.
+
+    A cell whose nbgrader metadata was stripped is recognised by its cell id (or, for a locked
+    cell, by its text) and gets the
+    source notebook's metadata again (OverwriteCells then restores a locked cell's text). A test
+    cell that is gone is inserted after the nearest earlier cell that is still there, or at the
+    end. nbgrader's own ``add_missing_cells`` fails (KeyError) when the cell before a missing
+    test cell has lost its metadata too.
+    """
+
+    def preprocess(self, nb, resources):
+        source = _source_notebook(self, resources)
+        by_id = {c.get("id"): c for c in source.cells if _grade_id(c) and c.get("id")}
+        by_text = {}
+        for c in source.cells:
+            if c.metadata.get("nbgrader", {}).get("locked"):
+                by_text.setdefault(c.source, c)
+                by_text.setdefault(without_hidden_tests(c.source), c)
+        present = {_grade_id(c) for c in nb.cells if _grade_id(c)}
+        for cell in nb.cells:
+            original = by_id.get(cell.get("id")) if cell.get("id") else None
+            original = original or by_text.get(cell.source)
+            if not _grade_id(cell) and original is not None and _grade_id(original) not in present:
+                cell.metadata["nbgrader"] = copy.deepcopy(original.metadata["nbgrader"])
+                present.add(_grade_id(original))
+        ids = {c.get("id") for c in nb.cells}
+        for position, original in enumerate(source.cells):
+            if not original.metadata.get("nbgrader", {}).get("grade") or _grade_id(original) in present:
+                continue
+            cell = copy.deepcopy(original)
+            if cell.get("id") in ids:
+                cell["id"] = f"{cell['id']}-restored"[:64]
+            nb.cells.insert(self._after(nb, source.cells[:position]), cell)
+            present.add(_grade_id(original))
+            ids.add(cell.get("id"))
+        return nb, resources
+
+    @staticmethod
+    def _after(nb, earlier) -> int:
+        """Index just after the submission's copy of the nearest earlier source cell, else the end."""
+        for original in reversed(earlier):
+            for index, cell in enumerate(nb.cells):
+                same_grade_id = _grade_id(original) and _grade_id(cell) == _grade_id(original)
+                if same_grade_id or (original.get("id") and cell.get("id") == original.get("id")):
+                    return index + 1
+        return len(nb.cells)
+
+
+class StripCellTags(NbGraderPreprocessor):
+    """Remove every cell tag from a submission, so that none can skip or excuse a cell."""
+
+    def preprocess_cell(self, cell, resources, index):
+        cell.metadata.pop("tags", None)
+        return cell, resources
+
+
+class FlagTampering(NbGraderPreprocessor):
+    """Scan the code cells that differ from the source notebook, and record the findings."""
+
+    def preprocess(self, nb, resources):
+        source = _source_notebook(self, resources)
+        instructor = [c.source for c in source.cells if c.cell_type == "code"]
+        known = set(instructor)
+        learner = [(i, c.source) for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source not in known]
+        findings = tamper.scan(learner, tamper.imported_names(instructor))
+        _record(nb, "tampering", [str(f) for f in findings])
+        return nb, resources
+
+
+class RecordTimeouts(NbGraderPreprocessor):
+    """Record the cells whose execution hit ``Execute.timeout``."""
+
+    def preprocess(self, nb, resources):
+        timeouts = []
+        for index, cell in enumerate(nb.cells):
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "error" and output.get("ename") == "CellTimeoutError":
+                    grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+                    timeouts.append(f"cell {index}" + (f" ({grade_id})" if grade_id else ""))
+        _record(nb, "timeouts", timeouts)
+        return nb, resources
+
+
+def without_hidden_tests(source: str) -> str:
+    """``source`` without its BEGIN/END HIDDEN TESTS regions, as nbgrader's ClearHiddenTests cuts them."""
+    kept, hidden = [], False
+    for line in source.split("\n"):
+        if HIDDEN_TESTS_MARK in line:
+            hidden = True
+        elif "END HIDDEN TESTS" in line:
+            hidden = False
+        elif not hidden:
+            kept.append(line)
+    return "\n".join(kept)
+
+
+class WithholdHiddenTestOutputs(NbGraderPreprocessor):
+    """Cut hidden tests from every cell, and replace those cells' outputs by their result.
+
+    Any cell, not only test cells: nbgrader's ClearHiddenTests stops with an error when it
+    meets hidden tests in a cell that lost its nbgrader metadata.
+    """
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and HIDDEN_TESTS_MARK in cell.source:
+            cell.source = without_hidden_tests(cell.source)
+            errors = [o for o in cell.outputs if o.get("output_type") == "error"]
+            result = f"failed ({errors[0].get('ename', 'error')})" if errors else "passed"
+            text = f"Output withheld: this test cell has hidden tests. Result: {result}.\n"
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+        return cell, resources
