@@ -75,9 +75,10 @@ def check_p_zero(fn) -> None:
         same_shape(fn, x, out, 0.0, True, False)
         if not torch.equal(out, x):
             changed = int((out != x).sum())
+            hint = " (some are inf: did you divide by p?)" if torch.isinf(out).any() else ""
             raise CheckFailed(
-                f"{describe_call(fn, x, 0.0, True, False)} changed {changed} of {x.numel()} entries: "
-                "with p=0 nothing is dropped and 1/(1-p) = 1, so the output must equal x"
+                f"{describe_call(fn, x, 0.0, True, False)} changed {changed} of {x.numel()} entries"
+                f"{hint}: with p=0 nothing is dropped and 1/(1-p) = 1, so the output must equal x"
             )
 
 

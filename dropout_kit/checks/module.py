@@ -42,8 +42,8 @@ def _forward(module: nn.Module, x: torch.Tensor, mode: str) -> torch.Tensor:
     return out
 
 
-class as_function:
-    """Call a dropout class as ``fn(x, p, training, inplace)``, to reuse the function checks.
+class ModuleAsFunction:
+    """A dropout class called as ``fn(x, p, training, inplace)``, to reuse the function checks.
 
     One instance is built per (p, inplace) and kept, so a module that caches its mask
     between calls is caught by ``fresh_mask``. ``training`` is applied with
@@ -67,6 +67,11 @@ class as_function:
         mode = "train" if training else "eval"
         return (f"{self.__name__}(p={p}, inplace={inplace}) in {mode} mode, on x of shape "
                 f"{tuple(x.shape)}, {str(x.dtype).replace('torch.', '')}")
+
+
+def as_function(cls) -> ModuleAsFunction:
+    """``cls`` as a function ``fn(x, p=0.5, training=True, inplace=False)``; see :class:`ModuleAsFunction`."""
+    return ModuleAsFunction(cls)
 
 
 @check("module_init", "cls(p=..., inplace=...) builds an nn.Module, with defaults p=0.5, inplace=False")

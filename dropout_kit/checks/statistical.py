@@ -69,6 +69,8 @@ def check_mean_preserved(fn) -> None:
             message += ": the kept values need scaling by 1/(1-p) so the expectation is unchanged"
         elif near(ratio, p / q, 0.1):
             message += ": is p used as the keep probability? p is the probability to drop"
+        elif near(ratio, q / p, 0.1):
+            message += ": did you divide by p instead of 1-p?"
         raise CheckFailed(message)
 
 
