@@ -274,5 +274,8 @@ def verify(*modules: types.ModuleType | str) -> None:
 
 # Snapshot the package modules that are already imported (checks, quiz, ...): from now on,
 # replacing one of their functions is noticed by identity as well as by code.
+# A module still being imported (one that imports this module at its top) is left out: its
+# snapshot is taken by the first verify(), once it is complete.
 for _module in _package_modules(()):
-    _SNAPSHOTS.setdefault(_module.__name__, _defined_callables(_module))
+    if not getattr(getattr(_module, "__spec__", None), "_initializing", False):
+        _SNAPSHOTS.setdefault(_module.__name__, _defined_callables(_module))
