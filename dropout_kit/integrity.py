@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import builtins
 import math
+import os
 import random
 import sys
 import types
@@ -25,6 +26,11 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+# Bound here, at import: a submission that replaces builtins.isinstance must not blind the checks.
+from builtins import (  # noqa: E402,A004
+    callable, compile, dict, getattr, isinstance, list, range, set, sorted, str, tuple, type, vars,
+)
 
 MESSAGE = "{} was replaced by the submission; grading refuses tampered functions"
 
@@ -41,7 +47,7 @@ _GENUINE_BUILTINS = {
     "math": ["isclose", "isfinite", "isnan", "fabs", "sqrt"],
 }
 _TRUSTED_ROOTS = tuple(
-    str(Path(p).resolve()) for p in {sys.prefix, sys.base_prefix, Path(__file__).resolve().parents[1]}
+    str(Path(p).resolve()) for p in {sys.prefix, sys.base_prefix, Path(__file__).resolve().parent}
 )
 
 
@@ -149,7 +155,8 @@ def _trusted_file(filename: str) -> bool:
         path = str(Path(filename).resolve())
     except (OSError, ValueError):
         return False
-    return path.startswith(_TRUSTED_ROOTS) and Path(path).is_file()
+    inside = any(path.startswith(root + os.sep) for root in _TRUSTED_ROOTS)
+    return inside and Path(path).is_file()
 
 
 def _compiled_functions(path: Path) -> dict[str, types.CodeType]:
@@ -256,6 +263,10 @@ def tampered(*modules: types.ModuleType | str) -> list[str]:
             their source file, beyond every imported ``dropout_kit`` module (a lesson's own
             checker, for example).
     """
+    # Builtins first, by identity alone: if one is replaced, the rest (pathlib, os.path) is blind.
+    replaced = [MESSAGE.format(n) for n, f in _CAPTURED["builtins"].items() if vars(builtins).get(n) is not f]
+    if replaced:
+        return replaced
     problems = _check_external()
     for module in _package_modules(modules):
         problems.extend(_check_module(module))
