@@ -1,0 +1,354 @@
+"""Tuning dropout (lesson 06): rate sweeps, per-layer rates, L2 grids, k-fold cross-validation.
+
+Every function returns a plain ``Table`` (a list of row dicts) that a notebook displays
+as it is and a plot in ``dropout_kit.plots.sweeps`` draws. Comparisons say how large a
+difference is *relative to seed noise*: the difference of two means divided by its
+standard error, ``sqrt(std_a**2 / n_a + std_b**2 / n_b)``. We call a difference "larger
+than seed noise" when it exceeds two standard errors. With 3-5 seeds a side this is a
+rough screen, not a significance test (a t-test with so few degrees of freedom needs
+more, about 2.8 SE for 95% with 4 degrees of freedom).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import statistics
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+import torch
+from torch import nn
+
+from dropout_kit.models import build_mlp
+from dropout_kit.runs import format_pm, summarize, train_runs
+from dropout_kit.seeding import seed_everything
+from dropout_kit.tables import Table
+from dropout_kit.train import History, fit
+
+NOISE_SE = 2.0  # a difference above this many standard errors is called "larger than seed noise"
+SWEEP_COLUMNS = ["label", "n", "train_eval_acc_mean", "val_acc_mean", "val_acc_std", "val_loss_mean",
+                 "val_loss_std", "gap_mean", "seconds"]
+PERCENT = ["train_eval_acc_mean", "val_acc_mean", "val_acc_std", "gap_mean", "test_acc_mean", "test_acc_std"]
+
+
+def _mean_std(values: Sequence[float]) -> tuple[float, float]:
+    values = [v for v in values if not math.isnan(v)]
+    if not values:
+        return math.nan, math.nan
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else math.nan
+
+
+def _label(p, weight_decay: float) -> str:
+    rate = f"p={p}" if isinstance(p, (int, float)) else f"p=({', '.join(str(x) for x in p)})"
+    return rate if not weight_decay else f"{rate}, wd={weight_decay:g}"
+
+
+def _config(config) -> dict:
+    if isinstance(config, Mapping):
+        unknown = set(config) - {"p", "weight_decay", "label"}
+        if "p" not in config or unknown:
+            raise ValueError(f"a config is a rate, a pair of rates, or a dict with 'p' and optionally "
+                             f"'weight_decay' and 'label'; got {dict(config)}")
+        out = {"p": config["p"], "weight_decay": float(config.get("weight_decay", 0.0))}
+    else:
+        out = {"p": config, "weight_decay": 0.0}
+    if not isinstance(out["p"], (int, float)):
+        out["p"] = tuple(out["p"])
+    out["label"] = config.get("label") if isinstance(config, Mapping) and config.get("label") else \
+        _label(out["p"], out["weight_decay"])
+    return out
+
+
+def grid(p: Iterable, weight_decay: Iterable[float]) -> list[dict]:
+    """Every combination of rates and L2 strengths, as configs for ``sweep`` (lesson 06's L2 grid).
+
+    ``grid([0, 0.3], [1e-4, 1e-3])`` gives four configs, rates varying slowest.
+    """
+    return [{"p": rate, "weight_decay": wd} for rate, wd in itertools.product(p, weight_decay)]
+
+
+def sweep(configs: Iterable, data, *, seeds: Sequence[int],
+          make_model: Callable = build_mlp, verbose: bool = True, **fit_kwargs) -> Table:
+    """Train every config over every seed (fresh weights each run); one summary row per config.
+
+    Used in lesson 06 for the rate sweep, the per-layer comparison and the L2 grid.
+
+    Args:
+        configs: each a rate ``0.3``, a per-layer pair ``(0.2, 0.5)``, or a dict
+            ``{"p": ..., "weight_decay": ..., "label": ...}``.
+        data: ``Splits`` (or anything ``fit`` takes).
+        seeds: one run per seed; the same seeds for every config, so configs differ only by
+            the config.
+        make_model: builds a fresh model from the rate(s) (default ``build_mlp``).
+        verbose: print one line per config as it finishes (sweeps take minutes).
+        **fit_kwargs: passed to ``fit`` (``epochs`` required; e.g. ``**RECIPE.fit_kwargs()``).
+
+    Returns:
+        A ``Table`` with one row per config: ``label``, ``p``, ``weight_decay``, ``n``,
+        ``<metric>_mean`` / ``<metric>_std`` as in ``runs.summarize`` and ``seconds``.
+    """
+    if "weight_decay" in fit_kwargs:
+        raise ValueError("give weight_decay inside the configs (see grid), not as a keyword")
+    rows = []
+    fit_kwargs.setdefault("progress", False)
+    for config in map(_config, configs):
+        start = time.perf_counter()
+        histories = train_runs(lambda: make_model(config["p"]), data, seeds=seeds,
+                               weight_decay=config["weight_decay"], **fit_kwargs)
+        row = summarize(config["label"], histories, p=config["p"], weight_decay=config["weight_decay"])
+        row["seconds"] = time.perf_counter() - start
+        rows.append(row)
+        if verbose:
+            print(f"{row['label']}: {row['n']} runs in {row['seconds']:.0f} s, "
+                  f"val acc {format_pm(row['val_acc_mean'], row['val_acc_std'])}%", flush=True)
+    return Table(rows, columns=SWEEP_COLUMNS, percent=PERCENT)
+
+
+def standard_error(row: Mapping, metric: str = "val_acc") -> float:
+    """``std / sqrt(n)`` of a summary row's metric; 0 when n < 2 or the std is NaN (one run)."""
+    std = row[f"{metric}_std"]
+    return 0.0 if row["n"] < 2 or math.isnan(std) else std / math.sqrt(row["n"])
+
+
+def pick_rate(table: Sequence[Mapping], *, metric: str = "val_acc"):
+    """The smallest ``p`` whose mean is within one standard error of the best mean.
+
+    The rule of lessons 06 and 07 (and the reference of ``metric_checks.check_choose_p``):
+    best = the highest ``<metric>_mean`` (higher is better; among equal bests the smallest
+    p); SE = ``standard_error(best)``; return the smallest ``p`` among the rows with
+    ``<metric>_mean >= best - SE``. Rates whose difference from the best is within one SE
+    cannot be told apart with this many seeds, and the smaller rate is the smaller change
+    to the network.
+
+    Args:
+        table: rows with ``p`` (a single rate), ``n``, ``<metric>_mean``, ``<metric>_std``.
+        metric: which metric (default val accuracy). Never a test metric.
+
+    Returns:
+        The chosen rate, as it appears in the table.
+    """
+    if metric.startswith("test"):
+        raise ValueError("choose with validation metrics; the test split is for the final report only")
+    rows = list(table)
+    if not rows:
+        raise ValueError("the table is empty: nothing to choose from")
+    if not all(isinstance(r["p"], (int, float)) for r in rows):
+        raise TypeError("pick_rate compares single rates; per-layer pairs have no 'smallest'")
+    mean = f"{metric}_mean"
+    best = min(rows, key=lambda r: (-r[mean], r["p"]))
+    threshold = best[mean] - standard_error(best, metric)
+    return min(r["p"] for r in rows if r[mean] >= threshold)
+
+
+def _find(table: Sequence[Mapping], key) -> Mapping:
+    for row in table:
+        if row["label"] == key or row.get("p") == key:
+            return row
+    raise KeyError(f"no row with label or p {key!r}; labels: {[r['label'] for r in table]}")
+
+
+def _verdict(diff: float, se: float, metric: str) -> dict:
+    if math.isnan(se):
+        return {"difference": diff, "se": se, "z": math.nan, "beyond_noise": False,
+                "verdict": f"{metric} differs by {diff * 100:+.2f} points; with one run a side there is "
+                           "no estimate of seed noise, so this cannot be judged"}
+    z = diff / se if se > 0 else (math.inf if diff else 0.0)
+    return {"difference": diff, "se": se, "z": z,
+            "beyond_noise": abs(z) > NOISE_SE,
+            "verdict": (f"{metric} differs by {diff * 100:+.2f} points, {abs(z):.1f} standard errors: "
+                        + ("larger than seed noise" if abs(z) > NOISE_SE else "within seed noise")
+                        + f" (threshold {NOISE_SE:g} SE)")}
+
+
+def difference(table: Sequence[Mapping], a, b, *, metric: str = "val_acc") -> dict:
+    """Mean of ``b`` minus mean of ``a`` and its standard error, from two summary rows.
+
+    Used in lesson 06 (per-layer swap, L2, neighbouring rates). Rows are found by
+    ``label`` or ``p``. The seeds of both rows are treated as independent samples
+    (Welch's standard error ``sqrt(std_a**2/n_a + std_b**2/n_b)``).
+
+    Returns:
+        ``{"a", "b", "difference", "se", "z", "beyond_noise", "verdict"}``; ``verdict`` is a
+        sentence, ``beyond_noise`` is ``|z| > NOISE_SE``.
+    """
+    ra, rb = _find(table, a), _find(table, b)
+    diff = rb[f"{metric}_mean"] - ra[f"{metric}_mean"]
+    if min(ra["n"], rb["n"]) < 2:
+        se = math.nan
+    else:
+        se = math.hypot(standard_error(ra, metric), standard_error(rb, metric))
+    return {"a": ra["label"], "b": rb["label"], **_verdict(diff, se, metric)}
+
+
+def neighbours(table: Sequence[Mapping], *, metric: str = "val_acc") -> Table:
+    """Each rate against the next larger one: difference and standard error (lesson 06).
+
+    Returns:
+        A ``Table`` with one row per adjacent pair of rates (sorted by ``p``).
+    """
+    rows = sorted(table, key=lambda r: r["p"])
+    out = []
+    for ra, rb in zip(rows, rows[1:]):
+        d = difference(rows, ra["label"], rb["label"], metric=metric)
+        out.append({"from": ra["label"], "to": rb["label"], "difference": d["difference"], "se": d["se"],
+                    "z": d["z"], "beyond_noise": d["beyond_noise"]})
+    return Table(out, percent=["difference", "se"])
+
+
+def stratified_kfold(y: torch.Tensor, k: int, *, seed: int = 0) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Split indices of ``y`` into ``k`` disjoint, class-stratified folds (lesson 06).
+
+    Each class's indices are shuffled (seeded) and dealt round-robin, continuing from
+    where the previous class stopped, so every fold holds each class within one image of
+    its share and fold sizes differ by at most one.
+
+    Returns:
+        ``k`` pairs ``(train_idx, val_idx)``, sorted int64 indices; the val parts are
+        disjoint and together cover every index once.
+    """
+    y = torch.as_tensor(y)
+    if isinstance(k, bool) or not isinstance(k, int) or not 2 <= k <= len(y):
+        raise ValueError(f"k must be a whole number from 2 to {len(y)} (the number of items), got {k!r}")
+    generator = torch.Generator().manual_seed(seed)
+    fold_of = torch.empty(len(y), dtype=torch.long)
+    start = 0
+    for c in torch.unique(y).tolist():
+        members = torch.nonzero(y == c).flatten()
+        members = members[torch.randperm(len(members), generator=generator)]
+        fold_of[members] = (start + torch.arange(len(members))) % k
+        start = (start + len(members)) % k
+    everything = torch.arange(len(y))
+    return [(everything[fold_of != i], everything[fold_of == i]) for i in range(k)]
+
+
+def cross_validate(configs: Iterable, split, *, k: int = 5, seed: int = 0, make_model: Callable = build_mlp,
+                   verbose: bool = True, **fit_kwargs) -> Table:
+    """k-fold cross-validation of each config on one split (lesson 06); one row per config and fold.
+
+    Every config sees the same folds (``stratified_kfold(split.y, k, seed=seed)``), so
+    results can be compared fold by fold (``paired_difference``). Each run trains a fresh
+    model, seeded with ``seed``, on k-1 folds and validates on the remaining one.
+
+    Args:
+        configs: as for ``sweep``.
+        split: the images to cross-validate over, e.g. ``data.train`` (X, y); the official
+            val and test splits are not touched.
+        k: number of folds.
+        seed: seeds the folds and every run.
+        **fit_kwargs: passed to ``fit`` (``epochs`` required).
+
+    Returns:
+        A ``Table`` with ``label``, ``p``, ``weight_decay``, ``fold``, ``n_train``, ``n_val``,
+        ``train_eval_acc``, ``val_acc``, ``val_loss``.
+    """
+    X, y = split
+    folds = stratified_kfold(y, k, seed=seed)
+    fit_kwargs.setdefault("progress", False)
+    rows = []
+    for config in map(_config, configs):
+        start = time.perf_counter()
+        for i, (train_idx, val_idx) in enumerate(folds):
+            seed_everything(seed)
+            model = make_model(config["p"])
+            history = fit(model, ((X[train_idx], y[train_idx]), (X[val_idx], y[val_idx])), seed=seed,
+                          weight_decay=config["weight_decay"], **fit_kwargs)
+            final = history.final
+            rows.append({"label": config["label"], "p": config["p"], "weight_decay": config["weight_decay"],
+                         "fold": i, "n_train": len(train_idx), "n_val": len(val_idx),
+                         "train_eval_acc": final["train_eval_acc"], "val_acc": final["val_acc"],
+                         "val_loss": final["val_loss"]})
+        if verbose:
+            accs = [r["val_acc"] for r in rows if r["label"] == config["label"]]
+            print(f"{config['label']}: {k} folds in {time.perf_counter() - start:.0f} s, "
+                  f"val acc {format_pm(*_mean_std(accs))}%", flush=True)
+    return Table(rows, columns=["label", "fold", "n_train", "n_val", "train_eval_acc", "val_acc", "val_loss"],
+                 percent=["train_eval_acc", "val_acc"])
+
+
+def summarize_folds(fold_table: Sequence[Mapping]) -> Table:
+    """One row per config of a ``cross_validate`` table: mean and std over folds (lesson 06).
+
+    The std over folds mixes two things, different training sets and different
+    validation folds, and the folds share most of their training images, so it is a
+    rough guide to the uncertainty, not an exact one.
+    """
+    labels = list(dict.fromkeys(r["label"] for r in fold_table))
+    out = []
+    for label in labels:
+        rows = [r for r in fold_table if r["label"] == label]
+        row = {"label": label, "p": rows[0]["p"], "weight_decay": rows[0]["weight_decay"], "n": len(rows)}
+        for metric in ("train_eval_acc", "val_acc", "val_loss"):
+            row[f"{metric}_mean"], row[f"{metric}_std"] = _mean_std([r[metric] for r in rows])
+        out.append(row)
+    return Table(out, columns=["label", "n", "train_eval_acc_mean", "val_acc_mean", "val_acc_std",
+                               "val_loss_mean", "val_loss_std"], percent=PERCENT)
+
+
+def paired_difference(fold_table: Sequence[Mapping], a, b, *, metric: str = "val_acc") -> dict:
+    """``b`` minus ``a`` fold by fold: the mean difference and its standard error (lesson 06).
+
+    Pairing removes what the folds have in common (an easy fold is easy for both
+    configs), so it is usually far less noisy than comparing the two means.
+
+    Returns:
+        ``{"a", "b", "per_fold", "difference", "se", "z", "beyond_noise", "verdict"}``.
+    """
+    def values(key):
+        rows = sorted((r for r in fold_table if r["label"] == key or r["p"] == key), key=lambda r: r["fold"])
+        if not rows:
+            raise KeyError(f"no rows with label or p {key!r}")
+        return rows
+
+    ra, rb = values(a), values(b)
+    if [r["fold"] for r in ra] != [r["fold"] for r in rb]:
+        raise ValueError("the two configs were not run on the same folds")
+    per_fold = [y[metric] - x[metric] for x, y in zip(ra, rb)]
+    mean, std = _mean_std(per_fold)
+    se = std / math.sqrt(len(per_fold)) if len(per_fold) > 1 else math.nan
+    return {"a": ra[0]["label"], "b": rb[0]["label"], "per_fold": per_fold, **_verdict(mean, se, metric)}
+
+
+def fit_fresh(make_model: Callable[[], nn.Module], data, *, seed: int, **fit_kwargs) -> tuple[nn.Module, History]:
+    """Seed, build a fresh model and train it: ``(model, history)`` (lessons 06-08).
+
+    Like one run of ``runs.train_runs``, but the trained model is returned too (for
+    confusion matrices, MC dropout, or continuing to train it on purpose).
+    """
+    seed_everything(seed)
+    model = make_model()
+    fit_kwargs.setdefault("progress", False)
+    return model, fit(model, data, seed=seed, **fit_kwargs)
+
+
+def reset_parameters(model: nn.Module) -> int:
+    """Re-initialise every layer that has ``reset_parameters()``; return how many were reset.
+
+    Used in lesson 06. Layers draw new random weights from torch's global generator, so
+    call ``seed_everything(seed)`` first to make the new weights reproducible. Training
+    again afterwards starts from scratch, unlike calling ``fit`` again on a trained model.
+    """
+    count = 0
+    for module in model.modules():
+        reset = getattr(module, "reset_parameters", None)
+        if callable(reset):
+            reset()
+            count += 1
+    return count
+
+
+def set_dropout_rates(model: nn.Module, p) -> list[float]:
+    """Set the rate of every ``nn.Dropout`` in ``model`` (one rate, or one per layer, in order).
+
+    Used in lesson 06 to reproduce the forum's mistake: changing the rates of an already
+    trained network and training it again. Returns the rates now set.
+    """
+    layers = [m for m in model.modules() if isinstance(m, nn.modules.dropout._DropoutNd)]
+    rates = [float(p)] * len(layers) if isinstance(p, (int, float)) else [float(x) for x in p]
+    if len(rates) != len(layers):
+        raise ValueError(f"the model has {len(layers)} dropout layers; got {len(rates)} rates")
+    for layer, rate in zip(layers, rates):
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError(f"dropout probability has to be between 0 and 1, but got {rate}")
+        layer.p = rate
+    return rates

@@ -1,0 +1,231 @@
+"""Tests of dropout_kit.tuning on a tiny synthetic dataset (one or two epochs: seconds in all)."""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+import pytest
+import torch
+from torch import nn
+
+from dropout_kit import tuning
+from dropout_kit.data import Split, Splits
+from dropout_kit.models import DropoutMLP, build_mlp
+from dropout_kit.runs import summarize, train_runs
+from dropout_kit.seeding import seed_everything
+from dropout_kit.train import evaluate
+
+FIT = {"epochs": 1, "batch_size": 32, "progress": False}
+
+
+def blobs(n, seed):
+    """Ten separable classes of 28x28 'images' (class centre plus noise)."""
+    y = torch.arange(n) % 10
+    centres = torch.rand(10, 1, 28, 28, generator=torch.Generator().manual_seed(99))
+    X = (centres[y] + 0.3 * torch.randn(n, 1, 28, 28, generator=torch.Generator().manual_seed(seed))).clamp(0, 1)
+    return Split(X, y)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny networks: torch's thread pool costs far more than it saves (25x slower on a busy 2-core box)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return Splits(train=blobs(120, 0), val=blobs(60, 1), test=blobs(60, 2))
+
+
+def row(p, mean, std, n=3, label=None):
+    return {"label": label or f"p={p}", "p": p, "n": n, "val_acc_mean": mean, "val_acc_std": std}
+
+
+# --- sweep ---------------------------------------------------------------------------------
+
+
+def test_sweep_one_row_per_config_with_the_runs_mean_and_std(tiny, capsys):
+    """Does sweep give one row per config whose mean/std are those of train_runs + summarize on the same seeds?"""
+    configs = [0.0, 0.5, (0.2, 0.5), {"p": 0.3, "weight_decay": 1e-3}]
+    table = tuning.sweep(configs, tiny, seeds=[0, 1], **FIT)
+    assert [r["label"] for r in table] == ["p=0.0", "p=0.5", "p=(0.2, 0.5)", "p=0.3, wd=0.001"]
+    assert [r["p"] for r in table] == [0.0, 0.5, (0.2, 0.5), 0.3]
+    assert [r["weight_decay"] for r in table] == [0.0, 0.0, 0.0, 1e-3]
+    assert all(r["n"] == 2 for r in table)
+    histories = train_runs(lambda: build_mlp(0.5), tiny, seeds=[0, 1], **FIT)
+    accs = [h.final["val_acc"] for h in histories]
+    assert table[1]["val_acc_mean"] == pytest.approx(statistics.fmean(accs), abs=1e-12)
+    assert table[1]["val_acc_std"] == pytest.approx(statistics.stdev(accs), abs=1e-12)
+    expected = summarize("p=0.5", histories)
+    for key in ("train_eval_acc_mean", "val_loss_mean", "val_loss_std", "gap_mean"):
+        assert table[1][key] == pytest.approx(expected[key], abs=1e-12)
+    assert capsys.readouterr().out.count(" runs in ") == 4
+    assert "| label |" in str(table)
+
+
+def test_sweep_weight_decay_reaches_fit(tiny):
+    """Does a config's weight_decay change the result (it is passed to fit), and the same config reproduce it?"""
+    a = tuning.sweep([{"p": 0.0, "weight_decay": 0.5}], tiny, seeds=[0], verbose=False, **FIT)
+    b = tuning.sweep([{"p": 0.0, "weight_decay": 0.5}], tiny, seeds=[0], verbose=False, **FIT)
+    c = tuning.sweep([0.0], tiny, seeds=[0], verbose=False, **FIT)
+    assert a[0]["val_loss_mean"] == b[0]["val_loss_mean"] != c[0]["val_loss_mean"]
+    assert math.isnan(a[0]["val_acc_std"])  # one seed: no std
+
+
+def test_sweep_refuses_bad_configs(tiny):
+    """Are an unknown config key and weight_decay given outside the configs refused with a hint?"""
+    with pytest.raises(ValueError, match="'weight_decay'"):
+        tuning.sweep([{"p": 0.1, "lr": 1}], tiny, seeds=[0], **FIT)
+    with pytest.raises(ValueError, match="inside the configs"):
+        tuning.sweep([0.1], tiny, seeds=[0], weight_decay=1e-3, **FIT)
+
+
+def test_grid_is_the_product_rates_slowest():
+    """Does grid give every (p, weight_decay) pair, rates varying slowest?"""
+    assert tuning.grid([0, 0.3], [1e-4, 1e-3]) == [
+        {"p": 0, "weight_decay": 1e-4}, {"p": 0, "weight_decay": 1e-3},
+        {"p": 0.3, "weight_decay": 1e-4}, {"p": 0.3, "weight_decay": 1e-3}]
+
+
+# --- choosing and comparing -----------------------------------------------------------------
+
+
+def test_pick_rate_takes_the_smallest_p_within_one_se():
+    """Is the pick the smallest p whose mean is >= best - std_best/sqrt(n), not the best itself?"""
+    table = [row(0.1, 0.84, 0.01, 4), row(0.2, 0.852, 0.01, 4), row(0.3, 0.856, 0.01, 4), row(0.4, 0.85, 0.01, 4)]
+    assert tuning.pick_rate(table) == 0.2  # 0.856 - 0.005 = 0.851
+    assert tuning.pick_rate([row(0.1, 0.84, math.nan, 1), row(0.2, 0.85, math.nan, 1)]) == 0.2
+
+
+def test_pick_rate_refuses_test_metrics_pairs_and_empty_tables():
+    """Are test metrics, per-layer pairs and an empty table refused with a reason?"""
+    with pytest.raises(ValueError, match="final report"):
+        tuning.pick_rate([row(0.1, 0.8, 0.01)], metric="test_acc")
+    with pytest.raises(TypeError, match="pairs"):
+        tuning.pick_rate([row((0.2, 0.5), 0.8, 0.01)])
+    with pytest.raises(ValueError, match="empty"):
+        tuning.pick_rate([])
+
+
+def test_difference_is_welch_standard_error():
+    """Is the difference b - a, with SE sqrt(sa²/na + sb²/nb) and the 2-SE verdict?"""
+    table = [row(0.2, 0.850, 0.006, 4, "a"), row(0.5, 0.860, 0.008, 4, "b")]
+    d = tuning.difference(table, "a", "b")
+    se = math.sqrt(0.006**2 / 4 + 0.008**2 / 4)
+    assert d["difference"] == pytest.approx(0.010)
+    assert d["se"] == pytest.approx(se)
+    assert d["z"] == pytest.approx(0.010 / se)
+    assert d["beyond_noise"] and "larger than seed noise" in d["verdict"]
+    close = tuning.difference([row(0.2, 0.850, 0.006, 4, "a"), row(0.5, 0.853, 0.008, 4, "b")], "a", "b")
+    assert not close["beyond_noise"] and "within seed noise" in close["verdict"]
+    single = tuning.difference([row(0.2, 0.85, math.nan, 1), row(0.5, 0.86, math.nan, 1)], 0.2, 0.5)
+    assert math.isnan(single["z"]) and "cannot be judged" in single["verdict"]
+
+
+def test_neighbours_compare_adjacent_rates_in_order_of_p():
+    """Does neighbours give one row per adjacent pair, sorted by p, with the same numbers as difference?"""
+    table = [row(0.3, 0.85, 0.01), row(0.1, 0.83, 0.01), row(0.2, 0.84, 0.02)]
+    out = tuning.neighbours(table)
+    assert [(r["from"], r["to"]) for r in out] == [("p=0.1", "p=0.2"), ("p=0.2", "p=0.3")]
+    assert out[0]["se"] == pytest.approx(tuning.difference(table, 0.1, 0.2)["se"])
+
+
+# --- cross-validation -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n, k", [(100, 5), (103, 4), (57, 3), (30, 10)])
+def test_stratified_kfold_disjoint_covering_and_stratified(n, k):
+    """Are the folds disjoint, do they cover every index once, and is each class split evenly (±1)?"""
+    y = torch.tensor([0] * (n // 2) + [1] * (n // 3) + [2] * (n - n // 2 - n // 3))
+    y = y[torch.randperm(n, generator=torch.Generator().manual_seed(1))]
+    folds = tuning.stratified_kfold(y, k, seed=3)
+    assert len(folds) == k
+    vals = torch.cat([v for _, v in folds])
+    assert sorted(vals.tolist()) == list(range(n))  # disjoint and covering
+    sizes = [len(v) for _, v in folds]
+    assert max(sizes) - min(sizes) <= 1
+    for train, val in folds:
+        assert set(train.tolist()).isdisjoint(val.tolist()) and len(train) + len(val) == n
+    for c in range(3):
+        counts = [int((y[v] == c).sum()) for _, v in folds]
+        assert max(counts) - min(counts) <= 1, (c, counts)
+
+
+def test_stratified_kfold_is_seeded_and_refuses_bad_k():
+    """Does the same seed give the same folds, another seed others, and is k outside [2, n] refused?"""
+    y = torch.arange(40) % 4
+    a, b, c = (tuning.stratified_kfold(y, 4, seed=s) for s in (0, 0, 1))
+    assert all(torch.equal(x[1], z[1]) for x, z in zip(a, b))
+    assert not all(torch.equal(x[1], z[1]) for x, z in zip(a, c))
+    for k in (1, 41, 2.5, True):
+        with pytest.raises(ValueError, match="k must be"):
+            tuning.stratified_kfold(y, k)
+
+
+def test_cross_validate_rows_folds_and_paired_difference(tiny):
+    """Does cross_validate give one row per config and fold on the same folds, and summaries/pairs agree?"""
+    table = tuning.cross_validate([0.0, 0.5], tiny.train, k=3, seed=0, verbose=False, **FIT)
+    assert [(r["label"], r["fold"]) for r in table] == [(f"p={p}", i) for p in (0.0, 0.5) for i in range(3)]
+    assert all(r["n_train"] + r["n_val"] == 120 and r["n_val"] == 40 for r in table)
+    # Refit fold 1 of p=0.5 by hand: same folds, same seed, same numbers.
+    train_idx, val_idx = tuning.stratified_kfold(tiny.train.y, 3, seed=0)[1]
+    X, y = tiny.train
+    model, _ = tuning.fit_fresh(lambda: build_mlp(0.5), ((X[train_idx], y[train_idx]), (X[val_idx], y[val_idx])),
+                                seed=0, **FIT)
+    assert table[4]["val_acc"] == evaluate(model, X[val_idx], y[val_idx]).accuracy
+    summary = tuning.summarize_folds(table)
+    assert [r["n"] for r in summary] == [3, 3]
+    assert summary[1]["val_acc_mean"] == pytest.approx(statistics.fmean(r["val_acc"] for r in table[3:]))
+    pair = tuning.paired_difference(table, 0.0, 0.5)
+    diffs = [b["val_acc"] - a["val_acc"] for a, b in zip(table[:3], table[3:])]
+    assert pair["per_fold"] == pytest.approx(diffs)
+    assert pair["difference"] == pytest.approx(statistics.fmean(diffs))
+    assert pair["se"] == pytest.approx(statistics.stdev(diffs) / math.sqrt(3))
+
+
+# --- fresh parameters -------------------------------------------------------------------------
+
+
+def test_fit_fresh_is_reproducible_and_fit_again_continues(tiny):
+    """Does fit_fresh reproduce with a seed, while fitting a trained model again starts from its trained weights?"""
+    model_a, hist_a = tuning.fit_fresh(lambda: DropoutMLP(0.2), tiny, seed=0, **FIT)
+    model_b, hist_b = tuning.fit_fresh(lambda: DropoutMLP(0.2), tiny, seed=0, **FIT)
+    assert hist_a.metrics() == hist_b.metrics()
+    assert all(torch.equal(a, b) for a, b in zip(model_a.state_dict().values(), model_b.state_dict().values()))
+    trained_acc = evaluate(model_a, *tiny.val).accuracy
+    from dropout_kit.train import fit
+    again = fit(model_a, tiny, seed=0, **FIT)  # the forum's mistake: no re-initialisation
+    assert again.metrics() != hist_a.metrics()
+    assert again.train_acc[0] > hist_a.train_acc[0]  # it starts where the first run ended
+    assert trained_acc > 0.3
+
+
+def test_reset_parameters_reinitialises_every_layer_reproducibly():
+    """Does reset_parameters re-draw every Linear (3 in the MLP), reproducibly after seed_everything?"""
+    seed_everything(0)
+    model = build_mlp(0.3)
+    before = [p.clone() for p in model.parameters()]
+    seed_everything(5)
+    assert tuning.reset_parameters(model) == 3
+    after = [p.clone() for p in model.parameters()]
+    assert all(not torch.equal(a, b) for a, b in zip(before, after))
+    seed_everything(5)
+    tuning.reset_parameters(model)
+    assert all(torch.equal(a, b) for a, b in zip(after, model.parameters()))
+
+
+def test_set_dropout_rates_per_layer_and_errors():
+    """Does set_dropout_rates set each nn.Dropout's p in order, and refuse a wrong count or rate?"""
+    model = DropoutMLP((0.2, 0.5))
+    assert tuning.set_dropout_rates(model, (0.5, 0.2)) == [0.5, 0.2]
+    assert (model.dropout1.p, model.dropout2.p) == (0.5, 0.2)
+    assert tuning.set_dropout_rates(model, 0.1) == [0.1, 0.1]
+    with pytest.raises(ValueError, match="2 dropout layers"):
+        tuning.set_dropout_rates(model, (0.1, 0.2, 0.3))
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        tuning.set_dropout_rates(model, 1.5)
+    assert tuning.set_dropout_rates(nn.Linear(2, 2), ()) == []
