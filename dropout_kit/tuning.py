@@ -11,11 +11,14 @@ more, about 2.8 SE for 95% with 4 degrees of freedom).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
+import multiprocessing
+import pickle
 import statistics
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import torch
 from torch import nn
@@ -59,6 +62,61 @@ def _config(config) -> dict:
         _label(out["p"], out["weight_decay"])
     return out
 
+# --- running many trainings, one process or several ------------------------------------------
+
+_WORKER_DATA = None  # the data of a worker process, sent once by _init_worker
+
+
+def _init_worker(data) -> None:
+    global _WORKER_DATA
+    # One thread per process: several small networks in parallel beat one network on many
+    # threads, and oversubscribed thread pools slow everything down badly on a busy machine.
+    torch.set_num_threads(1)
+    _WORKER_DATA = data
+
+
+def _run_job(job: dict, data=None) -> History:
+    """One training run: a fresh model for ``job["p"]``, seeded by ``job["seed"]``."""
+    data = _WORKER_DATA if data is None else data
+    if job.get("train_idx") is not None:  # a cross-validation fold of one split
+        X, y = data
+        data = ((X[job["train_idx"]], y[job["train_idx"]]), (X[job["val_idx"]], y[job["val_idx"]]))
+    [history] = train_runs(functools.partial(job["make_model"], job["p"]), data, seeds=[job["seed"]],
+                           weight_decay=job["weight_decay"], **job["fit_kwargs"])
+    return history
+
+
+def _execute(jobs: list[dict], data, workers: int, done: Callable[[int, History], None]) -> list[History]:
+    """Run every job, in this process (workers=1) or in ``workers`` processes; histories in job order.
+
+    ``done(i, history)`` is called as each job finishes. Every run is seeded by its job alone,
+    and worker processes compute with one thread, so the results do not depend on
+    ``workers`` (tested); only the wall time does.
+    """
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a whole number >= 1, got {workers!r}")
+    results: list = [None] * len(jobs)
+    if workers == 1 or len(jobs) < 2:
+        for i, job in enumerate(jobs):
+            results[i] = _run_job(job, data)
+            done(i, results[i])
+        return results
+    try:
+        pickle.dumps(jobs[0]["make_model"])
+    except Exception:
+        raise ValueError("with workers > 1, make_model must be importable by another process "
+                         "(build_mlp, a class, or functools.partial of one), not a lambda or a "
+                         "function defined in the notebook; or use workers=1") from None
+    context = multiprocessing.get_context("spawn")  # fork is unsafe once torch has started threads
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context,
+                             initializer=_init_worker, initargs=(data,)) as pool:
+        futures = {pool.submit(_run_job, job): i for i, job in enumerate(jobs)}
+        for future in as_completed(futures):
+            i = futures[future]
+            results[i] = future.result()
+            done(i, results[i])
+    return results
+
 
 def grid(p: Iterable, weight_decay: Iterable[float]) -> list[dict]:
     """Every combination of rates and L2 strengths, as configs for ``sweep`` (lesson 06's L2 grid).
@@ -68,8 +126,8 @@ def grid(p: Iterable, weight_decay: Iterable[float]) -> list[dict]:
     return [{"p": rate, "weight_decay": wd} for rate, wd in itertools.product(p, weight_decay)]
 
 
-def sweep(configs: Iterable, data, *, seeds: Sequence[int],
-          make_model: Callable = build_mlp, verbose: bool = True, **fit_kwargs) -> Table:
+def sweep(configs: Iterable, data, *, seeds: Sequence[int], make_model: Callable = build_mlp,
+          workers: int = 1, verbose: bool = True, **fit_kwargs) -> Table:
     """Train every config over every seed (fresh weights each run); one summary row per config.
 
     Used in lesson 06 for the rate sweep, the per-layer comparison and the L2 grid.
@@ -81,28 +139,49 @@ def sweep(configs: Iterable, data, *, seeds: Sequence[int],
         seeds: one run per seed; the same seeds for every config, so configs differ only by
             the config.
         make_model: builds a fresh model from the rate(s) (default ``build_mlp``).
+        workers: processes to train in (each with one thread); the results are the same
+            for any number, only faster (2 on a 2-core machine). With workers > 1,
+            ``make_model`` must be importable (not a lambda).
         verbose: print one line per config as it finishes (sweeps take minutes).
-        **fit_kwargs: passed to ``fit`` (``epochs`` required; e.g. ``**RECIPE.fit_kwargs()``).
+        **fit_kwargs: passed to ``runs.train_runs`` and ``fit`` (``epochs`` required; e.g.
+            ``**RECIPE.fit_kwargs()``; ``test=True`` also records test accuracy, for a
+            final report only).
 
     Returns:
         A ``Table`` with one row per config: ``label``, ``p``, ``weight_decay``, ``n``,
-        ``<metric>_mean`` / ``<metric>_std`` as in ``runs.summarize`` and ``seconds``.
+        ``<metric>_mean`` / ``<metric>_std`` as in ``runs.summarize``, and ``seconds``
+        (training time summed over the config's runs).
     """
     if "weight_decay" in fit_kwargs:
         raise ValueError("give weight_decay inside the configs (see grid), not as a keyword")
-    rows = []
+    if not seeds:
+        raise ValueError("give at least one seed")
     fit_kwargs.setdefault("progress", False)
-    for config in map(_config, configs):
-        start = time.perf_counter()
-        histories = train_runs(lambda: make_model(config["p"]), data, seeds=seeds,
-                               weight_decay=config["weight_decay"], **fit_kwargs)
-        row = summarize(config["label"], histories, p=config["p"], weight_decay=config["weight_decay"])
-        row["seconds"] = time.perf_counter() - start
-        rows.append(row)
-        if verbose:
-            print(f"{row['label']}: {row['n']} runs in {row['seconds']:.0f} s, "
+    configs = [_config(c) for c in configs]
+    jobs = [{"make_model": make_model, "p": c["p"], "weight_decay": c["weight_decay"], "seed": seed,
+             "fit_kwargs": fit_kwargs} for c in configs for seed in seeds]
+    per_config = len(seeds)
+    finished: dict[int, int] = {}
+    results: dict[int, History] = {}
+
+    def done(i: int, history: History) -> None:
+        results[i] = history
+        c = i // per_config
+        finished[c] = finished.get(c, 0) + 1
+        if verbose and finished[c] == per_config:
+            row = _summary(configs[c], [results[c * per_config + k] for k in range(per_config)])
+            print(f"{row['label']}: {row['n']} runs, {row['seconds']:.0f} s of training, "
                   f"val acc {format_pm(row['val_acc_mean'], row['val_acc_std'])}%", flush=True)
+
+    histories = _execute(jobs, data, workers, done)
+    rows = [_summary(c, histories[i * per_config:(i + 1) * per_config]) for i, c in enumerate(configs)]
     return Table(rows, columns=SWEEP_COLUMNS, percent=PERCENT)
+
+
+def _summary(config: dict, histories: list[History]) -> dict:
+    row = summarize(config["label"], histories, p=config["p"], weight_decay=config["weight_decay"])
+    row["seconds"] = sum(sum(h.seconds) for h in histories)
+    return row
 
 
 def standard_error(row: Mapping, metric: str = "val_acc") -> float:
@@ -223,7 +302,7 @@ def stratified_kfold(y: torch.Tensor, k: int, *, seed: int = 0) -> list[tuple[to
 
 
 def cross_validate(configs: Iterable, split, *, k: int = 5, seed: int = 0, make_model: Callable = build_mlp,
-                   verbose: bool = True, **fit_kwargs) -> Table:
+                   workers: int = 1, verbose: bool = True, **fit_kwargs) -> Table:
     """k-fold cross-validation of each config on one split (lesson 06); one row per config and fold.
 
     Every config sees the same folds (``stratified_kfold(split.y, k, seed=seed)``), so
@@ -236,6 +315,7 @@ def cross_validate(configs: Iterable, split, *, k: int = 5, seed: int = 0, make_
             val and test splits are not touched.
         k: number of folds.
         seed: seeds the folds and every run.
+        workers: processes to train in, as for ``sweep``.
         **fit_kwargs: passed to ``fit`` (``epochs`` required).
 
     Returns:
@@ -245,23 +325,26 @@ def cross_validate(configs: Iterable, split, *, k: int = 5, seed: int = 0, make_
     X, y = split
     folds = stratified_kfold(y, k, seed=seed)
     fit_kwargs.setdefault("progress", False)
+    configs = [_config(c) for c in configs]
+    jobs = [{"make_model": make_model, "p": c["p"], "weight_decay": c["weight_decay"], "seed": seed,
+             "fit_kwargs": fit_kwargs, "train_idx": train_idx, "val_idx": val_idx}
+            for c in configs for train_idx, val_idx in folds]
+    finished: dict[int, list] = {}
+
+    def done(i: int, history: History) -> None:
+        c = i // k
+        finished.setdefault(c, []).append(history.final["val_acc"])
+        if verbose and len(finished[c]) == k:
+            print(f"{configs[c]['label']}: {k} folds, val acc {format_pm(*_mean_std(finished[c]))}%", flush=True)
+
+    histories = _execute(jobs, (X, y), workers, done)
     rows = []
-    for config in map(_config, configs):
-        start = time.perf_counter()
-        for i, (train_idx, val_idx) in enumerate(folds):
-            seed_everything(seed)
-            model = make_model(config["p"])
-            history = fit(model, ((X[train_idx], y[train_idx]), (X[val_idx], y[val_idx])), seed=seed,
-                          weight_decay=config["weight_decay"], **fit_kwargs)
-            final = history.final
-            rows.append({"label": config["label"], "p": config["p"], "weight_decay": config["weight_decay"],
-                         "fold": i, "n_train": len(train_idx), "n_val": len(val_idx),
-                         "train_eval_acc": final["train_eval_acc"], "val_acc": final["val_acc"],
-                         "val_loss": final["val_loss"]})
-        if verbose:
-            accs = [r["val_acc"] for r in rows if r["label"] == config["label"]]
-            print(f"{config['label']}: {k} folds in {time.perf_counter() - start:.0f} s, "
-                  f"val acc {format_pm(*_mean_std(accs))}%", flush=True)
+    for i, (job, history) in enumerate(zip(jobs, histories)):
+        config, final = configs[i // k], history.final
+        rows.append({"label": config["label"], "p": config["p"], "weight_decay": config["weight_decay"],
+                     "fold": i % k, "n_train": len(job["train_idx"]), "n_val": len(job["val_idx"]),
+                     "train_eval_acc": final["train_eval_acc"], "val_acc": final["val_acc"],
+                     "val_loss": final["val_loss"]})
     return Table(rows, columns=["label", "fold", "n_train", "n_val", "train_eval_acc", "val_acc", "val_loss"],
                  percent=["train_eval_acc", "val_acc"])
 

@@ -63,7 +63,8 @@ def test_sweep_one_row_per_config_with_the_runs_mean_and_std(tiny, capsys):
     expected = summarize("p=0.5", histories)
     for key in ("train_eval_acc_mean", "val_loss_mean", "val_loss_std", "gap_mean"):
         assert table[1][key] == pytest.approx(expected[key], abs=1e-12)
-    assert capsys.readouterr().out.count(" runs in ") == 4
+    assert capsys.readouterr().out.count(" runs, ") == 4
+    assert all(r["seconds"] > 0 for r in table)
     assert "| label |" in str(table)
 
 
@@ -74,6 +75,35 @@ def test_sweep_weight_decay_reaches_fit(tiny):
     c = tuning.sweep([0.0], tiny, seeds=[0], verbose=False, **FIT)
     assert a[0]["val_loss_mean"] == b[0]["val_loss_mean"] != c[0]["val_loss_mean"]
     assert math.isnan(a[0]["val_acc_std"])  # one seed: no std
+
+
+@pytest.mark.slow  # starts worker processes twice: about 10 s
+def test_workers_give_the_same_tables_as_one_process(tiny):
+    """Do 2 worker processes give exactly the sweep and CV tables of 1 process (only faster)?"""
+    configs = [0.0, {"p": (0.2, 0.5), "weight_decay": 1e-3}]
+    one = tuning.sweep(configs, tiny, seeds=[0, 1], verbose=False, **FIT)
+    two = tuning.sweep(configs, tiny, seeds=[0, 1], workers=2, verbose=False, **FIT)
+    drop_time = [{k: v for k, v in r.items() if k != "seconds"} for r in one]
+    assert [{k: v for k, v in r.items() if k != "seconds"} for r in two] == drop_time
+    cv_one = tuning.cross_validate([0.3], tiny.train, k=3, verbose=False, **FIT)
+    cv_two = tuning.cross_validate([0.3], tiny.train, k=3, workers=2, verbose=False, **FIT)
+    assert cv_two == cv_one
+
+
+def test_workers_refuse_a_lambda_and_bad_counts(tiny):
+    """With workers > 1, is a lambda make_model refused with a hint, and workers < 1 refused?"""
+    with pytest.raises(ValueError, match="not a lambda"):
+        tuning.sweep([0.1], tiny, seeds=[0, 1], workers=2, make_model=lambda p: build_mlp(p), **FIT)
+    with pytest.raises(ValueError, match="workers must be"):
+        tuning.sweep([0.1], tiny, seeds=[0, 1], workers=0, **FIT)
+
+
+def test_sweep_records_test_accuracy_only_when_asked(tiny):
+    """Does test=True add test_acc_mean/std to the rows (for a final report), and leave it out otherwise?"""
+    with_test = tuning.sweep([0.2], tiny, seeds=[0, 1], test=True, verbose=False, **FIT)
+    without = tuning.sweep([0.2], tiny, seeds=[0, 1], verbose=False, **FIT)
+    assert "test_acc_mean" in with_test[0] and "test_acc_mean" not in without[0]
+    assert with_test[0]["val_acc_mean"] == without[0]["val_acc_mean"]
 
 
 def test_sweep_refuses_bad_configs(tiny):
