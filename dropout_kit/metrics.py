@@ -23,7 +23,7 @@ from dropout_kit.tables import Table
 
 __all__ = [
     "accuracy", "accuracy_from_confusion", "binary_confusion", "confusion_matrix",
-    "per_class_table", "precision_recall_f1", "predict", "train_vs_eval_accuracy",
+    "most_confused", "per_class_table", "precision_recall_f1", "predict", "train_vs_eval_accuracy",
 ]
 
 
@@ -143,6 +143,26 @@ def per_class_table(cm, classes) -> Table:
     rows = [{"class": name, "precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
             for name, p, r, f, s in zip(classes, precision, recall, f1, support)]
     return Table(rows, percent=["precision", "recall", "f1"])
+
+
+def most_confused(cm, classes, k: int = 3) -> Table:
+    """The ``k`` largest off-diagonal cells: which true class is most often predicted as which (lesson 07).
+
+    Returns:
+        A ``Table`` with ``true``, ``predicted``, ``count`` and ``share`` (of the true class's
+        images), largest count first; ties in row-major order.
+    """
+    cm = torch.as_tensor(cm)
+    errors = cm.clone()
+    errors.fill_diagonal_(0)
+    counts, flat = torch.sort(errors.flatten(), descending=True, stable=True)
+    rows = []
+    for count, index in zip(counts[:k].tolist(), flat[:k].tolist()):
+        i, j = divmod(index, cm.shape[1])
+        total = int(cm[i].sum())
+        rows.append({"true": classes[i], "predicted": classes[j], "count": count,
+                     "share": count / total if total else 0.0})
+    return Table(rows, percent=["share"])
 
 
 @torch.no_grad()

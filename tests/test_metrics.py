@@ -103,6 +103,15 @@ def test_per_class_table_rows():
     assert "precision (%)" in str(table)
 
 
+def test_most_confused_lists_the_largest_errors_first():
+    """Are the largest off-diagonal cells listed first, with their share of the true class, the diagonal ignored?"""
+    cm = torch.tensor([[50, 3, 7], [0, 60, 1], [9, 0, 40]])
+    table = metrics.most_confused(cm, ["a", "b", "c"], k=2)
+    assert [(r["true"], r["predicted"], r["count"]) for r in table] == [("c", "a", 9), ("a", "c", 7)]
+    assert table[0]["share"] == pytest.approx(9 / 49)
+    assert torch.equal(cm, torch.tensor([[50, 3, 7], [0, 60, 1], [9, 0, 40]]))  # input untouched
+
+
 def _model_and_data():
     seed_everything(0)
     model = DropoutMLP(0.5)
