@@ -170,8 +170,10 @@ def sweep(configs: Iterable, data, *, seeds: Sequence[int], make_model: Callable
 
     Returns:
         A ``Table`` with one row per config: ``label``, ``p``, ``weight_decay``, ``n``,
-        ``<metric>_mean`` / ``<metric>_std`` as in ``runs.summarize``, and ``seconds``
-        (training time summed over the config's runs).
+        ``<metric>_mean`` / ``<metric>_std`` as in ``runs.summarize``, ``seconds``
+        (training time summed over the config's runs), ``seeds`` and the per-run values
+        ``val_acc_runs``, ``val_loss_runs``, ``train_eval_acc_runs`` (and ``test_acc_runs``)
+        in seed order.
     """
     if "weight_decay" in fit_kwargs:
         raise ValueError("give weight_decay inside the configs (see grid), not as a keyword")
@@ -190,18 +192,24 @@ def sweep(configs: Iterable, data, *, seeds: Sequence[int], make_model: Callable
         c = i // per_config
         finished[c] = finished.get(c, 0) + 1
         if verbose and finished[c] == per_config:
-            row = _summary(configs[c], [results[c * per_config + k] for k in range(per_config)])
+            row = _summary(configs[c], [results[c * per_config + k] for k in range(per_config)], seeds)
             print(f"{row['label']}: {row['n']} runs, {row['seconds']:.0f} s of training, "
                   f"val acc {format_pm(row['val_acc_mean'], row['val_acc_std'])}%", flush=True)
 
     histories = _execute(jobs, data, workers, done)
-    rows = [_summary(c, histories[i * per_config:(i + 1) * per_config]) for i, c in enumerate(configs)]
+    rows = [_summary(c, histories[i * per_config:(i + 1) * per_config], seeds) for i, c in enumerate(configs)]
     return Table(rows, columns=SWEEP_COLUMNS, percent=PERCENT)
 
 
-def _summary(config: dict, histories: list[History]) -> dict:
+def _summary(config: dict, histories: list[History], seeds: Sequence[int]) -> dict:
     row = summarize(config["label"], histories, p=config["p"], weight_decay=config["weight_decay"])
     row["seconds"] = sum(sum(h.seconds) for h in histories)
+    # Per-run values in seed order, for comparisons paired by seed (paired_by_seed).
+    row["seeds"] = list(seeds)
+    for metric in ("val_acc", "val_loss", "train_eval_acc"):
+        row[f"{metric}_runs"] = [h.final[metric] for h in histories]
+    if all(hasattr(h, "test_acc") for h in histories):
+        row["test_acc_runs"] = [h.test_acc for h in histories]
     return row
 
 
@@ -279,6 +287,26 @@ def difference(table: Sequence[Mapping], a, b, *, metric: str = "val_acc") -> di
     else:
         se = math.hypot(standard_error(ra, metric), standard_error(rb, metric))
     return {"a": ra["label"], "b": rb["label"], **_verdict(diff, se, metric)}
+
+
+def paired_by_seed(table: Sequence[Mapping], a, b, *, metric: str = "val_acc") -> dict:
+    """``b`` minus ``a`` seed by seed, from two ``sweep`` rows run on the same seeds (lesson 06).
+
+    With the course's models the same seed gives two configs the same initial weights and
+    the same shuffling (dropout layers have no parameters), so only the dropout masks and
+    the config differ. Pairing by seed removes the initialisation's share of the noise.
+
+    Returns:
+        ``{"a", "b", "per_seed", "difference", "se", "z", "beyond_noise", "verdict"}``; the SE
+        is the std of the per-seed differences over sqrt(number of seeds).
+    """
+    ra, rb = _find(table, a), _find(table, b)
+    if ra["seeds"] != rb["seeds"]:
+        raise ValueError(f"{ra['label']} and {rb['label']} were run on different seeds; pairing needs the same")
+    per_seed = [y - x for x, y in zip(ra[f"{metric}_runs"], rb[f"{metric}_runs"])]
+    mean, std = _mean_std(per_seed)
+    se = std / math.sqrt(len(per_seed)) if len(per_seed) > 1 else math.nan
+    return {"a": ra["label"], "b": rb["label"], "per_seed": per_seed, **_verdict(mean, se, metric)}
 
 
 def neighbours(table: Sequence[Mapping], *, metric: str = "val_acc") -> Table:

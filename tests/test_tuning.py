@@ -65,6 +65,7 @@ def test_sweep_one_row_per_config_with_the_runs_mean_and_std(tiny, capsys):
         assert table[1][key] == pytest.approx(expected[key], abs=1e-12)
     assert capsys.readouterr().out.count(" runs, ") == 4
     assert all(r["seconds"] > 0 for r in table)
+    assert table[1]["seeds"] == [0, 1] and table[1]["val_acc_runs"] == accs
     assert "| label |" in str(table)
 
 
@@ -155,6 +156,19 @@ def test_difference_is_welch_standard_error():
     assert not close["beyond_noise"] and "within seed noise" in close["verdict"]
     single = tuning.difference([row(0.2, 0.85, math.nan, 1), row(0.5, 0.86, math.nan, 1)], 0.2, 0.5)
     assert math.isnan(single["z"]) and "cannot be judged" in single["verdict"]
+
+
+def test_paired_by_seed_uses_per_seed_differences(tiny):
+    """Is the paired difference the mean of per-seed differences, with SE std/sqrt(n), and unequal seeds refused?"""
+    table = tuning.sweep([(0.2, 0.5), (0.5, 0.2)], tiny, seeds=[0, 1, 2], verbose=False, **FIT)
+    pair = tuning.paired_by_seed(table, "p=(0.2, 0.5)", "p=(0.5, 0.2)")
+    diffs = [b - a for a, b in zip(table[0]["val_acc_runs"], table[1]["val_acc_runs"])]
+    assert pair["per_seed"] == pytest.approx(diffs)
+    assert pair["difference"] == pytest.approx(statistics.fmean(diffs))
+    assert pair["se"] == pytest.approx(statistics.stdev(diffs) / math.sqrt(3))
+    other = tuning.sweep([0.3], tiny, seeds=[5, 6, 7], verbose=False, **FIT)
+    with pytest.raises(ValueError, match="different seeds"):
+        tuning.paired_by_seed(table + other, "p=(0.2, 0.5)", "p=0.3")
 
 
 def test_neighbours_compare_adjacent_rates_in_order_of_p():
