@@ -76,6 +76,8 @@ def test_l2_grid_cells_and_annotations():
     texts = sorted(t.get_text() for t in ax.texts)
     assert texts == ["80.0\n± 1.0", "82.0\n± 1.0", "86.0\n± 0.2"]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "0.001"]
+    colours = {t.get_text(): t.get_color() for t in ax.texts}
+    assert colours["86.0\n± 0.2"] == "black" and colours["80.0\n± 1.0"] == "white"  # readable on yellow and purple
 
 
 def test_cv_folds_pairs_each_fold_across_configs():

@@ -112,8 +112,10 @@ def l2_grid(table: Sequence[Mapping], *, metric: str = "val_acc", title: str | N
     for r in table:
         i, j = rates.index(r["p"]), decays.index(r["weight_decay"])
         digits = 1 if scale != 1.0 else 3
+        red, green, blue, _ = image.cmap(image.norm(grid[i, j]))
+        light = 0.299 * red + 0.587 * green + 0.114 * blue > 0.5  # dark text on light cells
         ax.text(j, i, f"{r[f'{metric}_mean'] * scale:.{digits}f}\n± {_std(r[f'{metric}_std']) * scale:.{digits}f}",
-                ha="center", va="center", color="white", fontsize=9)
+                ha="center", va="center", color="black" if light else "white", fontsize=9)
     ax.set_xticks(range(len(decays)), [f"{d:g}" for d in decays])
     ax.set_yticks(range(len(rates)), [str(p) for p in rates])
     ax.set(xlabel="weight_decay (L2)", ylabel="dropout rate p")
