@@ -30,7 +30,7 @@ experiment: setup
 	$(PY) -m dropout_kit experiment --seeds 0 1 2 --out runs/experiment
 
 test: setup
-	$(PY) -m pytest tests solutions --nbmake --nbmake-timeout=1200 -p no:cacheprovider
+	$(PY) -m pytest tests solutions --nbmake --nbmake-timeout=1200 -p no:cacheprovider --durations=30
 
 test-fast: setup
 	$(PY) -m pytest tests -m "not slow" -p no:cacheprovider
