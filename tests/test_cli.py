@@ -1,0 +1,76 @@
+import subprocess
+import sys
+
+import pytest
+
+from dropout_kit import cli
+from dropout_kit import data as data_module
+from tests.conftest import make_fashion_folder
+
+
+def run_cli(*args, **kwargs):
+    return subprocess.run([sys.executable, "-m", "dropout_kit", *args], capture_output=True, text=True,
+                          timeout=300, **kwargs)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["experiment", "--p", "1.5"], "p must be in [0, 1)"),
+    (["experiment", "--p", "abc"], "p must be a number"),
+    (["experiment", "--epochs", "0"], "expected a positive whole number"),
+    (["experiment", "--seeds", "-3"], "expected a whole number >= 0"),
+    (["experiment", "--subset", "ten"], "expected a positive whole number"),
+    (["no-such-command"], "invalid choice"),
+    ([], "required"),
+])
+def test_bad_arguments_exit_2_with_a_message(args, message, capsys):
+    """Does a bad argument give a clear message on stderr and exit status 2?"""
+    with pytest.raises(SystemExit) as info:
+        cli.main(args)
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_data_command_says_where(isolated, capsys):
+    """Does `dropout-kit data --root DIR` say where the data was found, exit 0?"""
+    folder = make_fashion_folder(isolated / "d")
+    assert cli.main(["data", "--root", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert f"FashionMNIST found in {folder} (explicit root, gzip files)" in out
+    assert "300 training images, 60 test images" in out
+
+
+def test_data_command_missing_is_exit_2(isolated, capsys):
+    """With no data anywhere, does `dropout-kit data` exit 2 naming the remedies?"""
+    assert cli.main(["data", "--root", str(isolated / "nowhere")]) == 2
+    err = capsys.readouterr().err
+    assert "FashionMNIST not found" in err and "apt-get install dataset-fashion-mnist" in err
+
+
+def test_experiment_runs_end_to_end_on_tiny_data(isolated, capsys):
+    """Does `dropout-kit experiment` train both models and write the table and the plot?"""
+    folder = make_fashion_folder(isolated / "d", n_train=10_100, n_test=50)
+    out = isolated / "out"
+    status = cli.main(["experiment", "--root", str(folder), "--epochs", "1", "--subset", "100",
+                       "--seeds", "0", "1", "--out", str(out)])
+    assert status == 0
+    printed = capsys.readouterr().out
+    assert "| no dropout | 98% |" in printed and "| dropout p=0.3 | 90% |" in printed
+    assert (out / "curves.png").stat().st_size > 10_000
+    rows = (out / "results.csv").read_text().splitlines()
+    assert rows[0].startswith("label,n,p,") and len(rows) == 3
+
+
+def test_python_dash_m_and_console_script_agree():
+    """Do `python -m dropout_kit --help` and the `dropout-kit` script both work?"""
+    module = run_cli("--help")
+    assert module.returncode == 0 and "experiment" in module.stdout
+    script = subprocess.run(["dropout-kit", "--help"], capture_output=True, text=True, timeout=120)
+    assert script.returncode == 0 and script.stdout == module.stdout.replace("__main__.py", "dropout-kit")
+
+
+def test_default_lookup_is_used_without_root(monkeypatch, isolated, capsys):
+    """Without --root, does `dropout-kit data` follow the lookup order (here DROPOUT_KIT_DATA)?"""
+    env = make_fashion_folder(isolated / "env")
+    monkeypatch.setenv(data_module.ENV_VAR, str(env))
+    assert cli.main(["data"]) == 0
+    assert f"found in {env} (${data_module.ENV_VAR}" in capsys.readouterr().out
