@@ -214,7 +214,10 @@ def _summary(config: dict, histories: list[History], seeds: Sequence[int]) -> di
 
 
 def standard_error(row: Mapping, metric: str = "val_acc") -> float:
-    """``std / sqrt(n)`` of a summary row's metric; 0 when n < 2 or the std is NaN (one run)."""
+    """``std / sqrt(n)`` of a summary row's metric; 0 when n < 2 or the std is NaN (one run).
+
+    Used by ``pick_rate`` and ``difference`` (lessons 06-07).
+    """
     std = row[f"{metric}_std"]
     return 0.0 if row["n"] < 2 or math.isnan(std) else std / math.sqrt(row["n"])
 

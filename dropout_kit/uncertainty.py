@@ -39,6 +39,7 @@ def dropout_only_train(model: nn.Module):
 
     MC dropout wants random masks but nothing else of training mode (a BatchNorm layer,
     for one, must keep using its running statistics). Every module's mode is restored on exit.
+    Used by ``mc_predict`` (lesson 08).
     """
     modes = {m: m.training for m in model.modules()}
     model.eval()
@@ -52,7 +53,7 @@ def dropout_only_train(model: nn.Module):
 
 
 def entropy(probs: torch.Tensor) -> torch.Tensor:
-    """Entropy (nats) of each row of class probabilities; 0·log 0 counts as 0. Max is log K."""
+    """Entropy (nats) of each row of class probabilities; 0·log 0 counts as 0. Max is log K (lesson 08)."""
     return -(probs * torch.log(probs.clamp_min(1e-30))).sum(dim=-1)
 
 
@@ -128,7 +129,7 @@ class ActivationRecorder:
     mode it stores the variance of each unit across the batch, averaged over units: how
     much a unit's activation varies from image to image. Eval-mode passes (``fit``'s
     evaluations) are ignored. Use as a context manager around ``fit``; the hooks are
-    removed on exit.
+    removed on exit. Used by ``record_activation_variance`` (lesson 08).
     """
 
     def __init__(self, model: nn.Module, layers: dict[str, nn.Module]):

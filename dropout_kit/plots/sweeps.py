@@ -91,7 +91,7 @@ def compare_configs(table: Sequence[Mapping], *, metric: str = "val_acc", title:
 
 
 def l2_grid(table: Sequence[Mapping], *, metric: str = "val_acc", title: str | None = None):
-    """Heat map of mean ``metric`` over dropout rate x weight decay, each cell annotated mean ± std.
+    """Heat map of mean ``metric`` over dropout rate x weight decay, each cell annotated mean ± std (lesson 06).
 
     Args:
         table: ``tuning.sweep`` rows over ``tuning.grid(...)`` configs (keys ``p``, ``weight_decay``).
