@@ -187,7 +187,8 @@ def _defined_callables(module: types.ModuleType) -> dict[str, object]:
             found[name] = value
             if isinstance(value, type):
                 for attr, member in vars(value).items():
-                    found[f"{name}.{attr}"] = member
+                    if attr != "__slotnames__":  # added by copyreg when an instance is pickled
+                        found[f"{name}.{attr}"] = member
     return found
 
 

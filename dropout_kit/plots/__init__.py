@@ -2,6 +2,8 @@
 
 - ``curves``  learning curves from ``History`` objects (lessons 04-07, ``dropout-kit experiment``)
 - ``masks``   dropout masks and the preserved expectation (lesson 01)
+- ``sweeps``  rate sweeps with error bars, config comparisons, L2 grids, CV folds (lesson 06)
+- ``metrics`` confusion matrices, per-class bars, the eval pitfall, uncertainty (lessons 07, 08)
 
 Import the module you need, e.g. ``from dropout_kit.plots import curves``.
 """

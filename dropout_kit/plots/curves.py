@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
@@ -38,12 +39,14 @@ def learning_curves(runs: Mapping[str, Sequence], *, title: str | None = None):
         ):
             for name, style, what in ((train_name, "--", "train"), (val_name, "-", "val")):
                 values = _stack(histories, name) * scale
-                mean = np.nanmean(values, axis=0)
+                with warnings.catch_warnings():  # epochs skipped by eval_every are all-NaN columns
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    mean = np.nanmean(values, axis=0)
+                    std = np.nanstd(values, axis=0, ddof=1) if len(histories) > 1 else None
                 ok = ~np.isnan(mean)
                 n = f" (n={len(histories)})" if len(histories) > 1 else ""
                 ax.plot(epochs[ok], mean[ok], style, color=color, label=f"{label} {what}{n}")
-                if len(histories) > 1:
-                    std = np.nanstd(values, axis=0, ddof=1)
+                if std is not None:
                     ax.fill_between(epochs[ok], (mean - std)[ok], (mean + std)[ok], color=color, alpha=0.15)
     ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy (train: dropout on)")
     ax_loss.set(xlabel="epoch", ylabel="cross-entropy", title="loss")
