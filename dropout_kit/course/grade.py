@@ -152,7 +152,7 @@ def _with_scores(config, results: list[LessonResult]) -> list[LessonResult]:
     scored = []
     with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id) as gb:
         for r in results:
-            if r.status == MISSING or r.score is not None:
+            if r.status != OK:
                 scored.append(r)
                 continue
             try:
@@ -161,13 +161,11 @@ def _with_scores(config, results: list[LessonResult]) -> list[LessonResult]:
                 scored.append(_failed(r, "no grades were recorded"))
                 continue
             unscored = sorted(g.name for g in notebook.grades if g.auto_score is None and g.manual_score is None)
-            if r.status == OK and unscored:
+            if unscored:
                 scored.append(_failed(r, f"no score for {', '.join(unscored)}"))
-            elif r.status == OK:
+            else:
                 scored.append(LessonResult(r.learner, r.lesson, float(notebook.score), float(notebook.max_score),
                                            OK, r.reason))
-            else:
-                scored.append(r)
     return scored
 
 

@@ -123,7 +123,8 @@ def describe_failure(cause: BaseException | None) -> str:
     if name == "DeadKernelError":
         return "kernel died: the submission crashed or ended Python (os._exit, a segfault, out of memory)"
     if name == "CellTimeoutError":
-        return f"timeout: {text}"
+        # nbclient raises this when a cell went on after the interrupt that Execute.timeout sent.
+        return "timeout: a cell ran past Execute.timeout and did not stop when interrupted"
     if isinstance(cause, RuntimeError) and "Kernel" in text and "respond" in text:
         return f"kernel did not start: {text}"
     return f"{name}: {text}"
