@@ -32,6 +32,12 @@ def learner_copy(course: Path, tmp_path: Path, change=None) -> Path:
     for cell in nb["cells"]:
         if change and cell["metadata"].get("nbgrader", {}).get("grade"):
             change(cell)
+    return save(course, tmp_path, nb)
+
+
+def save(course: Path, tmp_path: Path, nb: dict) -> Path:
+    """Write ``nb`` as a learner's 99_fixture.ipynb, next to the lesson's checker module."""
+    shutil.copy(course / "notebooks" / "99_fixture" / "fixture_checks.py", tmp_path)
     path = tmp_path / "99_fixture.ipynb"
     path.write_text(json.dumps(nb))
     return path
@@ -100,8 +106,6 @@ def test_deleted_tests_are_checked_at_the_end(course, tmp_path):
     nb = json.loads((course / "solutions" / "99_fixture" / "99_fixture.ipynb").read_text())
     answered = copy.deepcopy(nb)
     answered["cells"] = [c for c in nb["cells"] if not c["metadata"].get("nbgrader", {}).get("grade")]
-    path = tmp_path / "99_fixture.ipynb"
-    path.write_text(json.dumps(answered))
-    result = check_notebook(path, timeout=60, course_root=course)
+    result = check_notebook(save(course, tmp_path, answered), timeout=60, course_root=course)
     assert result.passed and result.tests == 2
     assert result.notes[0].startswith("test cell(s) test_scale, test_keep_probability missing from the notebook")

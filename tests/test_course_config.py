@@ -67,12 +67,26 @@ def test_course_config_points_at_the_run(course, tmp_path, monkeypatch):
     assert c.CourseDirectory.source_directory == str(course / "solutions")
     assert c.CourseDirectory.db_url == f"sqlite:///{tmp_path / 'ws' / 'gradebook.db'}"
     assert c.CourseDirectory.course_id == "dropout-course"
-    monkeypatch.setenv(config.DB_URL_ENV, "postgresql://grader@/course?host=/run/postgresql")
+    monkeypatch.setenv(config.DB_URL_ENV, "postgresql+psycopg2://grader@/course?host=/run/postgresql")
     c = config.course_config(course, workspace=tmp_path, release_dir=tmp_path, timeout=7)
-    assert c.CourseDirectory.db_url == "postgresql://grader@/course?host=/run/postgresql"
+    assert c.CourseDirectory.db_url == "postgresql+psycopg2://grader@/course?host=/run/postgresql"
     assert config.cell_timeout(c) == 7
     c = config.course_config(course, workspace=tmp_path, release_dir=tmp_path, db_url="sqlite:////x.db")
     assert c.CourseDirectory.db_url == "sqlite:////x.db"
+
+
+def test_a_plain_postgresql_url_gets_the_installed_driver():
+    """Is postgresql:// (psycopg 3 for SQLAlchemy 2.1) given psycopg2, the driver the course installs?"""
+    pytest.importorskip("psycopg2")
+    try:
+        import psycopg  # noqa: F401
+        pytest.skip("psycopg 3 is installed: SQLAlchemy's default driver works")
+    except ImportError:
+        pass
+    assert config.driver_url("postgresql://u@/db?host=/s") == "postgresql+psycopg2://u@/db?host=/s"
+    assert config.driver_url("postgres://u@h/db") == "postgresql+psycopg2://u@h/db"
+    assert config.driver_url("sqlite:////x.db") == "sqlite:////x.db"
+    assert config.driver_url("postgresql+psycopg2://u@h/db") == "postgresql+psycopg2://u@h/db"
 
 
 def test_a_path_nbgrader_cannot_handle_is_refused(course, tmp_path):

@@ -7,8 +7,12 @@ Slow: each learner's lesson starts a kernel. The fault run uses the fastest real
 
 import copy
 import csv
+import glob
 import json
+import os
 import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -372,3 +376,44 @@ def test_ungraded_lesson_cannot_be_graded(tmp_path):
     (tmp_path / "subs" / "ada").mkdir(parents=True)
     with pytest.raises(DropoutKitError, match="lesson\\(s\\) 00_intro have no graded cells; nothing to grade"):
         grade(tmp_path / "subs", out=tmp_path / "out", lessons=["00_intro"], course_root=root)
+
+
+# --- a PostgreSQL gradebook --------------------------------------------------------------------
+@pytest.fixture
+def postgres_url():
+    """A throwaway PostgreSQL server on a unix socket, with an empty database; its URL."""
+    initdb = shutil.which("initdb") or next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))), None)
+    if initdb is None:
+        pytest.skip("PostgreSQL is not installed (Debian: apt-get install postgresql)")
+    bin_dir = Path(initdb).resolve().parent  # /usr/local/bin may link initdb but not createdb
+    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []  # it refuses root
+    folder = Path(tempfile.mkdtemp(prefix="dropout-pg-"))  # short: a socket path has 107 bytes at most
+    if as_postgres:
+        shutil.chown(folder, "postgres")
+
+    def run(*argv):
+        subprocess.run(as_postgres + [str(bin_dir / argv[0]), *argv[1:]], check=True, capture_output=True)
+
+    try:
+        run("initdb", "-D", f"{folder}/data", "-A", "trust", "-U", "postgres")
+        run("pg_ctl", "-D", f"{folder}/data", "-l", f"{folder}/log", "-w", "start",
+            "-o", f"-k {folder} -c listen_addresses=''")
+        run("createdb", "-h", str(folder), "-U", "postgres", "dropout_course")
+        yield f"postgresql://postgres@/dropout_course?host={folder}"
+    finally:
+        subprocess.run(as_postgres + [str(bin_dir / "pg_ctl"), "-D", f"{folder}/data", "-m", "fast", "stop"],
+                       capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_postgresql_gradebook(tmp_path, postgres_url):
+    """Does grading work with a PostgreSQL gradebook, twice in a row, leaving no gradebook.db behind?"""
+    root = fixture_course(tmp_path / "course")
+    [released] = release(course_root=root, into=tmp_path / "release")
+    submit(tmp_path / "subs", "ada", "99_fixture", load(root / "solutions" / "99_fixture" / "99_fixture.ipynb"))
+    submit(tmp_path / "subs", "bo", "99_fixture", load(released))
+    for _ in range(2):  # the second run replaces the first one's submissions in the gradebook
+        report = grade(tmp_path / "subs", out=tmp_path / "out", timeout=CELL_TIMEOUT, db_url=postgres_url,
+                       course_root=root)
+        assert [(r.learner, r.score, r.status) for r in report.results] == [("ada", 3, OK), ("bo", 0, OK)]
+    assert not (tmp_path / "out" / "gradebook.db").exists()

@@ -141,10 +141,26 @@ def course_config(
     config.CourseDirectory.source_directory = str(source)
     config.CourseDirectory.release_directory = str(Path(release_dir).resolve())
     db_url = db_url or os.environ.get(DB_URL_ENV) or config.CourseDirectory.get("db_url")
-    config.CourseDirectory.db_url = db_url or f"sqlite:///{Path(workspace).resolve() / 'gradebook.db'}"
+    config.CourseDirectory.db_url = driver_url(db_url) if db_url else \
+        f"sqlite:///{Path(workspace).resolve() / 'gradebook.db'}"
     if timeout is not None:
         config.Execute.timeout = int(timeout)
     return config
+
+
+def driver_url(url: str) -> str:
+    """``url`` with an installed PostgreSQL driver named.
+
+    SQLAlchemy 2.1 reads a plain ``postgresql://`` as psycopg 3, but the course's ``postgres``
+    extra installs psycopg2: name it, unless psycopg 3 is there.
+    """
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme in ("postgresql", "postgres"):
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            return f"postgresql+psycopg2://{rest}"
+    return url
 
 
 def cell_timeout(config: Config) -> int:
