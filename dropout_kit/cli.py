@@ -74,7 +74,7 @@ def _cmd_release(args: argparse.Namespace) -> int:
 def _cmd_grade(args: argparse.Namespace) -> int:
     from dropout_kit import course
 
-    report = course.grade(args.submissions, **_given(args, "out", "lessons", "timeout"))
+    report = course.grade(args.submissions, **_given(args, "out", "lessons", "timeout", "db_url"))
     print(report)
     return 0 if report.ok else 1
 
@@ -126,7 +126,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="SUBMISSIONS_DIR/<learner>/<lesson>.ipynb, or nbgrader's submitted/ layout")
     p.add_argument("--out", type=Path, help="where grades.csv and feedback/ go (default: ./grading)")
     p.add_argument("--lessons", nargs="+", help="only these lessons (default: all graded lessons)")
-    p.add_argument("--timeout", type=_positive_int, help="seconds allowed per notebook")
+    p.add_argument("--timeout", type=_positive_int,
+                   help="seconds allowed per cell (default: Execute.timeout in autograder/nbgrader_config.py)")
+    p.add_argument("--db-url", dest="db_url",
+                   help="gradebook URL, e.g. postgresql://... (default: $DROPOUT_COURSE_DB_URL, else SQLite in --out)")
     p.set_defaults(func=_cmd_grade)
 
     p = sub.add_parser("check", help="run a notebook's visible tests; non-zero exit if any fails")
