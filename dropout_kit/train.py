@@ -120,7 +120,10 @@ def _want_progress(progress: bool | None) -> bool:
     """Show a bar when asked, or (``None``) in a terminal or a live Jupyter kernel."""
     if progress is not None:
         return bool(progress)
-    if "ipykernel" in sys.modules:
+    ipython = sys.modules.get("IPython")
+    # A live kernel, not merely ipykernel imported (pytest's nbmake plugin imports it).
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is not None and getattr(shell, "kernel", None) is not None:
         return True
     return bool(getattr(sys.stderr, "isatty", lambda: False)())
 
