@@ -57,3 +57,13 @@ def test_bad_arguments_exit_2(capsys, argv):
     """Do a non-positive timeout and a missing path exit 2 with argparse's usage message?"""
     status, _, err = run(capsys, *argv)
     assert status == 2 and "usage: dropout-kit" in err
+
+
+def test_grade_refuses_submissions_inside_its_workspace(capsys, tmp_path):
+    """Does grade refuse to read submissions from the workspace it rewrites (it would delete them)?"""
+    (tmp_path / "submitted" / "ada").mkdir(parents=True)
+    status, _, err = run(capsys, "grade", str(tmp_path / "submitted"), "--out", str(tmp_path),
+                         "--lessons", "02_from_scratch")
+    assert status == 2
+    assert err == (f"dropout-kit grade: error: the submissions ({tmp_path / 'submitted'}) are inside the grading "
+                   f"workspace {tmp_path}, which grade rewrites; copy them elsewhere or choose another --out\n")

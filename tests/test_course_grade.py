@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import psutil
 import pytest
 from nbgrader.api import Gradebook
 
@@ -297,6 +298,22 @@ def test_fixture_tampering_is_reported(fixture_run):
     for learner, _, replaced in TAMPERING["99_fixture"]:
         row = result(report, learner, "99_fixture")
         assert row.status == FAILED and replaced in row.reason
+
+
+def test_a_hang_past_the_lesson_limit_is_killed_with_its_kernel(tmp_path):
+    """Past the per-lesson wall-clock limit, is grading killed, kernel included, and reported as a timeout?"""
+    root = fixture_course(tmp_path / "course")
+    pid_file = tmp_path / "kernel.pid"
+    hang = f"import os\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\nwhile True:\n    pass"
+    S = load(root / "solutions" / "99_fixture" / "99_fixture.ipynb")
+    submit(tmp_path / "subs", "ada", "99_fixture", with_first_answer_prefixed(S, hang))
+    report = grade(tmp_path / "subs", out=tmp_path / "out", timeout=300, notebook_timeout=25, course_root=root)
+    row = result(report, "ada", "99_fixture")
+    assert (row.status, row.score) == (FAILED, None)
+    assert row.reason == ("timeout: grading ran over the 25 s limit per lesson (CourseLimits.notebook_timeout) "
+                          "and was killed")
+    kernel = int(pid_file.read_text())
+    assert not psutil.pid_exists(kernel) or psutil.Process(kernel).status() == psutil.STATUS_ZOMBIE
 
 
 # --- every graded lesson of the repository ------------------------------------------------------

@@ -7,8 +7,10 @@ ignored), then grades each learner's lesson in a child process of its own (worke
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
+import time
 from pathlib import Path
 
 from dropout_kit.course import config as course_config
@@ -51,8 +53,11 @@ def grade(submissions: Path, out: Path = Path("grading"), lessons: list[str] | N
     selected = course_config.select_lessons(graded, lessons)
     if not selected:
         raise DropoutKitError(f"no graded lessons in {root / 'solutions'}: nothing to grade")
-    found, notes = collect_submissions(Path(submissions), [lesson.name for lesson in selected])
     out = Path(out).resolve()
+    if out == Path(submissions).resolve() or out in Path(submissions).resolve().parents:
+        raise DropoutKitError(f"the submissions ({submissions}) are inside the grading workspace {out}, "
+                              "which grade rewrites; copy them elsewhere or choose another --out")
+    found, notes = collect_submissions(Path(submissions), [lesson.name for lesson in selected])
     out.mkdir(parents=True, exist_ok=True)
     config = course_config.course_config(root, workspace=out, release_dir=out / "release",
                                          db_url=db_url, timeout=timeout)
@@ -141,8 +146,9 @@ def _grade_lesson(config, out: Path, learner: str, lesson, path: Path | None, li
     dest = out / "submitted" / learner / lesson.name
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(path, dest / f"{lesson.name}.ipynb")
+    start = time.monotonic()
     status, reason = worker.grade_one(config, lesson.name, learner, limit=limit, logs=out / "logs")
-    return result(status, reason)
+    return dataclasses.replace(result(status, reason), seconds=time.monotonic() - start)
 
 
 def _with_scores(config, results: list[LessonResult]) -> list[LessonResult]:
@@ -164,10 +170,9 @@ def _with_scores(config, results: list[LessonResult]) -> list[LessonResult]:
             if unscored:
                 scored.append(_failed(r, f"no score for {', '.join(unscored)}"))
             else:
-                scored.append(LessonResult(r.learner, r.lesson, float(notebook.score), float(notebook.max_score),
-                                           OK, r.reason))
+                scored.append(dataclasses.replace(r, score=float(notebook.score), max_score=float(notebook.max_score)))
     return scored
 
 
 def _failed(r: LessonResult, reason: str) -> LessonResult:
-    return LessonResult(r.learner, r.lesson, None, r.max_score, FAILED, reason)
+    return dataclasses.replace(r, score=None, status=FAILED, reason=reason)

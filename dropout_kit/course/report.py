@@ -21,6 +21,7 @@ class LessonResult:
     max_score: float
     status: str
     reason: str = ""
+    seconds: float | None = None  # wall time of its grading process; not written to grades.csv
 
 
 def _number(value: float | None) -> str:
