@@ -30,8 +30,8 @@ def test_timeouts_are_the_ones_the_readme_states():
     cell = re.search(r"`c\.Execute\.timeout = (\d+)`", README)
     lesson = re.search(r"`c\.CourseLimits\.notebook_timeout = (\d+)`", README)
     assert cell and lesson, "the README must state both limits as config lines"
-    assert config.cell_timeout(loaded) == int(cell.group(1)) == 120
-    assert config.notebook_timeout(loaded) == int(lesson.group(1)) == 600
+    assert config.cell_timeout(loaded) == int(cell.group(1)) == 300
+    assert config.notebook_timeout(loaded) == int(lesson.group(1)) == 900
 
 
 def test_holes_are_closed_in_the_config():

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = REPO / "tests" / "fixtures" / "course"
-CELL_TIMEOUT, LESSON_TIMEOUT = 30, 90  # seconds; the course's own are 120 and 600
+CELL_TIMEOUT, LESSON_TIMEOUT = 30, 90  # seconds; the course's own are 300 and 900
 
 
 # --- building submissions ------------------------------------------------------------------
