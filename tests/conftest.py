@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from dropout_kit import data as data_module
 from dropout_kit.errors import DataNotFoundError
@@ -72,3 +73,12 @@ def real_data():
         if os.environ.get("CI"):
             pytest.fail(f"CI needs the real FashionMNIST: {exc}")
         pytest.skip(f"real FashionMNIST not installed: {exc}")
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny networks: torch's thread pool costs far more than it saves (25x slower on a busy 2-core box)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -16,13 +16,7 @@ from dropout_kit.seeding import seed_everything
 from dropout_kit.train import evaluate
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny networks: torch's thread pool costs far more than it saves on a busy 2-core box."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture
