@@ -3,8 +3,9 @@
 The tutorial's loop feeds a ``DataLoader`` one ``ToTensor``-converted image at a time,
 and most of its time goes to that pipeline rather than to the model. Here the whole
 split is one tensor and each batch is a single ``index_select`` of a shuffled
-permutation; metrics are accumulated as tensors and read once per epoch. The maths
-is the tutorial's: Adam, cross-entropy, the same batch size and epochs.
+permutation; metrics are accumulated as tensors and read once per epoch; Adam's update
+is PyTorch's fused kernel called directly (``dropout_kit.adam``). The maths is the
+tutorial's: Adam, cross-entropy, the same batch size and epochs.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dropout_kit.adam import AdamStep
 from dropout_kit.seeding import seed_everything
 
 __all__ = ["Evaluation", "History", "evaluate", "fit", "seed_everything"]
@@ -128,16 +130,6 @@ def _want_progress(progress: bool | None) -> bool:
     return bool(getattr(sys.stderr, "isatty", lambda: False)())
 
 
-def _adam(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.Optimizer:
-    params = [p for p in model.parameters() if p.requires_grad]
-    if not params:
-        raise ValueError("the model has no trainable parameters")
-    try:  # the fused kernel is one call per step instead of several per parameter
-        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, fused=True)
-    except (RuntimeError, TypeError):
-        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
-
-
 @torch.no_grad()
 def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, batch_size: int = EVAL_BATCH) -> Evaluation:
     """Loss and accuracy of ``model`` on (X, y) in eval mode (dropout off).
@@ -214,7 +206,7 @@ def fit(
     probe = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     probe = probe if train_eval_size is None else probe[:train_eval_size]
     X_probe, y_probe = X[probe], y[probe]
-    optimizer = _adam(model, lr, weight_decay)
+    optimizer = AdamStep(model, lr=lr, weight_decay=weight_decay)
     history = History()
     was_training = model.training
 
@@ -235,7 +227,7 @@ def fit(
                 xb, yb = X.index_select(0, idx), y.index_select(0, idx)
                 logits = model(xb)
                 loss = F.cross_entropy(logits, yb)
-                optimizer.zero_grad(set_to_none=True)
+                optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
                 with torch.no_grad():  # tensors, not .item(): no per-step round trip to Python

@@ -1,0 +1,110 @@
+import pytest
+import torch
+from torch import nn
+
+from dropout_kit.adam import AdamStep
+from dropout_kit.models import DropoutMLP
+
+
+def _grads(model, step, *, skip=()):
+    """Deterministic pseudo-gradients for one step; parameters named in ``skip`` get none."""
+    g = torch.Generator().manual_seed(1000 + step)
+    for name, p in model.named_parameters():
+        p.grad = None if name in skip else torch.randn(p.shape, generator=g, dtype=p.dtype)
+
+
+def _twins(seed=0, dtype=torch.float32):
+    torch.manual_seed(seed)
+    a = DropoutMLP(0.3).to(dtype)
+    b = DropoutMLP(0.3).to(dtype)
+    b.load_state_dict(a.state_dict())
+    return a, b
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 1e-3])
+def test_bit_identical_to_torch_fused_adam(weight_decay):
+    """Are the parameters after 25 steps exactly those of torch.optim.Adam(fused=True)?"""
+    ours, theirs = _twins()
+    step = AdamStep(ours, lr=1e-3, weight_decay=weight_decay)
+    assert step.fused
+    reference = torch.optim.Adam(theirs.parameters(), lr=1e-3, weight_decay=weight_decay, fused=True)
+    for k in range(25):
+        _grads(ours, k)
+        _grads(theirs, k)
+        step.step()
+        reference.step()
+    for p, q in zip(ours.parameters(), theirs.parameters()):
+        assert torch.equal(p, q)
+    assert not torch.equal(next(ours.parameters()), _twins()[0].fc1.weight)  # it did move
+
+
+def test_same_maths_as_the_default_adam():
+    """Does it agree with torch.optim.Adam's default (for-loop) implementation to rounding?"""
+    ours, theirs = _twins(1)
+    step = AdamStep(ours, lr=1e-2)
+    reference = torch.optim.Adam(theirs.parameters(), lr=1e-2)
+    for k in range(25):
+        _grads(ours, k)
+        _grads(theirs, k)
+        step.step()
+        reference.step()
+    for p, q in zip(ours.parameters(), theirs.parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
+
+
+def test_parameters_without_gradient_are_skipped_like_torch():
+    """A parameter with no .grad on some steps: unchanged then, and its step count not advanced?"""
+    ours, theirs = _twins(2)
+    step = AdamStep(ours, lr=1e-3)
+    reference = torch.optim.Adam(theirs.parameters(), lr=1e-3, fused=True)
+    for k in range(12):
+        skip = ("fc3.weight", "fc3.bias") if k % 3 else ()
+        before = ours.fc3.weight.clone()
+        _grads(ours, k, skip=skip)
+        _grads(theirs, k, skip=skip)
+        step.step()
+        reference.step()
+        if skip:
+            assert torch.equal(ours.fc3.weight, before)
+    for p, q in zip(ours.parameters(), theirs.parameters()):
+        assert torch.equal(p, q)
+
+
+def test_a_step_with_no_gradients_changes_nothing():
+    ours, _ = _twins(3)
+    before = [p.clone() for p in ours.parameters()]
+    step = AdamStep(ours, lr=1e-3)
+    step.zero_grad()
+    step.step()
+    assert all(torch.equal(p, q) for p, q in zip(ours.parameters(), before))
+
+
+def test_mixed_dtypes_fall_back_to_torch_optim():
+    """Parameters of two dtypes cannot share the fused call: is torch.optim.Adam used instead?"""
+    torch.manual_seed(4)
+    a = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2).double())
+    b = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2).double())
+    b.load_state_dict(a.state_dict())
+    step = AdamStep(a, lr=1e-2)
+    assert not step.fused
+    reference = torch.optim.Adam(b.parameters(), lr=1e-2)
+    for k in range(5):
+        _grads(a, k)
+        _grads(b, k)
+        step.step()
+        reference.step()
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert torch.equal(p, q)
+
+
+def test_zero_grad_clears_every_gradient():
+    ours, _ = _twins(5)
+    _grads(ours, 0)
+    AdamStep(ours, lr=1e-3).zero_grad()
+    assert all(p.grad is None for p in ours.parameters())
+
+
+def test_a_model_without_trainable_parameters_is_refused():
+    frozen = nn.Linear(2, 2).requires_grad_(False)
+    with pytest.raises(ValueError, match="no trainable parameters"):
+        AdamStep(frozen, lr=1e-3)
