@@ -3,7 +3,7 @@
 The tutorial's loop feeds a ``DataLoader`` one ``ToTensor``-converted image at a time,
 and most of its time goes to that pipeline rather than to the model. Here the whole
 split is one tensor and each batch is a single ``index_select`` of a shuffled
-permutation; metrics are accumulated as tensors and read once per epoch; Adam's update
+permutation; per-batch losses and predictions stay tensors and are read once per epoch; Adam's update
 is PyTorch's fused kernel called directly (``dropout_kit.adam``). The maths is the
 tutorial's: Adam, cross-entropy, the same batch size and epochs.
 """
@@ -130,6 +130,13 @@ def _want_progress(progress: bool | None) -> bool:
     return bool(getattr(sys.stderr, "isatty", lambda: False)())
 
 
+def _weighted_mean(batch_losses: list, batch_size: int, n: int) -> float:
+    """Mean loss per image over an epoch whose last batch may be short."""
+    weights = torch.full((len(batch_losses),), float(batch_size), dtype=torch.float64)
+    weights[-1] = n - batch_size * (len(batch_losses) - 1)
+    return float((torch.stack(batch_losses).double() * weights).sum()) / n
+
+
 @torch.no_grad()
 def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, batch_size: int = EVAL_BATCH) -> Evaluation:
     """Loss and accuracy of ``model`` on (X, y) in eval mode (dropout off).
@@ -219,22 +226,22 @@ def fit(
         for epoch in range(epochs):
             start = time.perf_counter()
             model.train()
-            loss_sum = torch.zeros((), dtype=torch.float64)
-            correct = torch.zeros((), dtype=torch.int64)
             order = torch.randperm(n, generator=generator)
-            for i in range(0, n, batch_size):
-                idx = order[i:i + batch_size]
-                xb, yb = X.index_select(0, idx), y.index_select(0, idx)
-                logits = model(xb)
+            y_epoch = y.index_select(0, order)
+            predicted = torch.empty(n, dtype=torch.int64)
+            losses = []
+            batches = zip(order.split(batch_size), y_epoch.split(batch_size), predicted.split(batch_size))
+            for idx, yb, predicted_b in batches:
+                logits = model(X.index_select(0, idx))
                 loss = F.cross_entropy(logits, yb)
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
-                with torch.no_grad():  # tensors, not .item(): no per-step round trip to Python
-                    loss_sum += loss.detach().double() * len(idx)
-                    correct += (logits.argmax(dim=1) == yb).sum()
-            history.train_loss.append(float(loss_sum) / n)
-            history.train_acc.append(int(correct) / n)
+                with torch.no_grad():  # kept as tensors and read once per epoch: no per-step .item()
+                    losses.append(loss.detach())
+                    torch.argmax(logits, dim=1, out=predicted_b)
+            history.train_loss.append(_weighted_mean(losses, batch_size, n))
+            history.train_acc.append(int((predicted == y_epoch).sum()) / n)
             if (epoch + 1) % eval_every == 0 or epoch + 1 == epochs:
                 val = evaluate(model, X_val, y_val)
                 history.train_eval_acc.append(evaluate(model, X_probe, y_probe).accuracy)

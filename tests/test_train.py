@@ -67,28 +67,32 @@ def test_eval_every_leaves_nan_but_evaluates_last_epoch(tiny):
     assert math.isnan(h.val_acc[0]) and not math.isnan(h.val_acc[1]) and not math.isnan(h.val_acc[2])
 
 
-def test_running_accuracy_matches_a_manual_count(tiny):
-    """Is train_acc the fraction of correct predictions over the epoch's batches, dropout on?"""
+@pytest.mark.parametrize("batch_size", [100, 128])  # 128: the last of 5 batches holds 88 images
+def test_fit_replays_a_plain_loop_exactly(tiny, batch_size):
+    """Is fit the plain loop (same order, torch's fused Adam), with train_acc and train_loss its
+    fraction of correct predictions and its mean loss per image, the short last batch included?"""
     seed_everything(1)
-    model = BaselineMLP()  # no dropout: the running accuracy can be replayed exactly
+    model = BaselineMLP()  # no dropout: the plain loop can replay it bit for bit
     reference = BaselineMLP()
     reference.load_state_dict(model.state_dict())
-    history = fit(model, tiny, epochs=1, seed=1, progress=False, batch_size=100)
+    history = fit(model, tiny, epochs=1, seed=1, progress=False, batch_size=batch_size)
     generator = seed_everything(1)
     order = torch.randperm(len(tiny.train), generator=generator)
-    optimizer = torch.optim.Adam(reference.parameters(), lr=1e-3)
-    correct = 0
-    for i in range(0, len(order), 100):
-        idx = order[i:i + 100]
+    optimizer = torch.optim.Adam(reference.parameters(), lr=1e-3, fused=True)
+    correct, loss_sum = 0, 0.0
+    for i in range(0, len(order), batch_size):
+        idx = order[i:i + batch_size]
         logits = reference(tiny.train.X[idx])
         loss = F.cross_entropy(logits, tiny.train.y[idx])
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         correct += int((logits.argmax(1) == tiny.train.y[idx]).sum())
+        loss_sum += loss.item() * len(idx)
     assert history.train_acc[0] == correct / len(tiny.train)
+    assert history.train_loss[0] == pytest.approx(loss_sum / len(tiny.train), rel=1e-9)
     for p, q in zip(model.parameters(), reference.parameters()):
-        torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
+        assert torch.equal(p, q)
 
 
 def test_evaluate_matches_torch_on_the_whole_set(tiny):
