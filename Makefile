@@ -4,7 +4,8 @@ PY := $(VENV)/bin/python
 # nbgrader shells out to alembic, so the venv's bin must be on PATH.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 # Idle OpenMP threads sleep instead of spinning: with 2 cores, spinning threads made training
-# 10x slower whenever another process ran (measured: 323 vs 31 ms per step under load).
+# several times slower whenever another process ran (README, Performance: 13.8-21.7 vs 5.5 ms
+# per step with two trainings at once).
 export OMP_WAIT_POLICY ?= PASSIVE
 DEBIAN_DATA := /usr/share/datasets/fashion-mnist
 
@@ -41,8 +42,9 @@ test-fast: setup
 release: setup
 	$(PY) -m dropout_kit release
 
+# On an idle machine, with OpenMP's default wait policy (see README, Performance).
 benchmark: setup
-	$(PY) benchmarks/fit_speed.py
+	env -u OMP_WAIT_POLICY $(PY) benchmarks/fit_speed.py --rounds 3
 
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks/
