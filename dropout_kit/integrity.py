@@ -7,10 +7,13 @@ imported (``dropout_kit.checks`` imports it before any learner code runs), and `
 raises ``TamperingError`` when one of them was replaced, or when a ``dropout_kit`` function no
 longer runs the code in its file on disk.
 
-Used by every checker in ``dropout_kit.checks`` / ``dropout_kit.quiz`` (first line:
-``integrity.verify()``), and by graded test cells. It is one layer: the grader also scans
-submissions for tampering before running them (``dropout_kit.course.tamper``), because code in
-the kernel can, with enough effort, defeat any check that runs in the same kernel.
+Called first by ``dropout_kit.grading.grade_experiment`` (before its rules) and by the graders
+of ``dropout_kit.metric_checks``. The lesson-02 checkers (``dropout_kit.checks``) and the quiz
+(``dropout_kit.quiz``) do not call it: a whole check takes about 10 ms and ``verify()`` about
+40 ms, and the quiz does not import torch at all. For those lessons the grader's static scan of
+each submission (``dropout_kit.course.tamper``) is the layer that refuses a replaced
+``torch.allclose`` or checker. Either way it is one layer among two, because code in the kernel
+can, with enough effort, defeat any check that runs in the same kernel.
 """
 
 from __future__ import annotations
