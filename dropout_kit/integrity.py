@@ -1,11 +1,12 @@
 """Refuse to grade when a submission replaced a function that the checkers rely on.
 
 A learner's cell runs in the same kernel as the test cells, so ``torch.allclose = lambda *a, **k:
-True`` would make every comparison pass, and ``checks.check_dropout_function = ...`` would replace
-the checker itself. This module keeps references to those functions, taken when it is first
-imported (``dropout_kit.checks`` imports it before any learner code runs), and ``verify()``
-raises ``TamperingError`` when one of them was replaced, or when a ``dropout_kit`` function no
-longer runs the code in its file on disk.
+True`` would make every comparison pass, and ``grading.grade_experiment = ...`` would replace
+the grader itself. This module keeps references to those functions, taken when it is first
+imported (``dropout_kit.grading`` and ``dropout_kit.metric_checks`` import it, in the first
+cells of lessons 05 and 07, before any learner code runs), and ``verify()`` raises
+``TamperingError`` when one of them was replaced, or when a ``dropout_kit`` function no longer
+runs the code in its file on disk.
 
 Called first by ``dropout_kit.grading.grade_experiment`` (before its rules) and by the graders
 of ``dropout_kit.metric_checks``. The lesson-02 checkers (``dropout_kit.checks``) and the quiz
