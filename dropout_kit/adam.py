@@ -2,14 +2,14 @@
 
 ``torch.optim.Adam(fused=True)`` runs one fused kernel per step, but on a small CPU model
 its Python wrapper (profiling hooks, grouping tensors by device and dtype, per-parameter
-step counters) costs more than the kernel: about 0.3 ms of a 3-4 ms step here. ``AdamStep``
+step counters) costs more than the kernel: 0.3-0.5 ms of a 3-4 ms step here. ``AdamStep``
 keeps Adam's state itself and calls the same kernel with the same arguments, so the
 parameters it produces are bit-for-bit those of ``torch.optim.Adam(fused=True)``
 (``tests/test_adam.py`` checks this, weight decay and missing gradients included).
 
-When the kernel cannot be used (no ``torch._fused_adam_`` in this PyTorch, or parameters
-that are not floating point on the CPU), it falls back to ``torch.optim.Adam``, which
-gives the same maths.
+When the kernel cannot be used (a PyTorch without a CPU ``torch._fused_adam_``, before 2.4,
+or parameters that are not all float32 or all float64 on the CPU), it falls back to
+``torch.optim.Adam``, which gives the same maths.
 """
 
 from __future__ import annotations
@@ -25,11 +25,21 @@ EPS = 1e-8
 
 def _fused_kernel_usable(params: list[torch.Tensor]) -> bool:
     dtypes = {p.dtype for p in params}
-    return (
+    if not (
         hasattr(torch, "_fused_adam_")
         and all(p.device.type == "cpu" for p in params)
         and len(dtypes) == 1 and dtypes <= {torch.float32, torch.float64}
-    )
+    ):
+        return False
+    one = torch.zeros(1, dtype=dtypes.pop())
+    try:  # PyTorch 2.2 and 2.3 have the kernel for CUDA only
+        torch._fused_adam_(
+            [one.clone()], [one.clone()], [one.clone()], [one.clone()], [], [torch.ones(())],
+            lr=1e-3, beta1=BETAS[0], beta2=BETAS[1], weight_decay=0.0, eps=EPS, amsgrad=False, maximize=False,
+        )
+    except (RuntimeError, NotImplementedError):
+        return False
+    return True
 
 
 class AdamStep:

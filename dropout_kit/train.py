@@ -3,9 +3,9 @@
 The tutorial's loop feeds a ``DataLoader`` one ``ToTensor``-converted image at a time,
 and most of its time goes to that pipeline rather than to the model. Here the whole
 split is one tensor and each batch is a single ``index_select`` of a shuffled
-permutation; per-batch losses and predictions stay tensors and are read once per epoch; Adam's update
-is PyTorch's fused kernel called directly (``dropout_kit.adam``). The maths is the
-tutorial's: Adam, cross-entropy, the same batch size and epochs.
+permutation; per-batch losses and predictions stay tensors and are read once per epoch;
+Adam's update is PyTorch's fused kernel called directly (``dropout_kit.adam``). The maths
+is the tutorial's: Adam, cross-entropy, the same batch size and epochs.
 """
 
 from __future__ import annotations

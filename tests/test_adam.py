@@ -13,6 +13,14 @@ def _grads(model, step, *, skip=()):
         p.grad = None if name in skip else torch.randn(p.shape, generator=g, dtype=p.dtype)
 
 
+def _step_both(ours, theirs, step, reference, k, *, skip=()):
+    """Give both models step k's pseudo-gradients, then step each optimiser."""
+    _grads(ours, k, skip=skip)
+    _grads(theirs, k, skip=skip)
+    step.step()
+    reference.step()
+
+
 def _twins(seed=0, dtype=torch.float32):
     torch.manual_seed(seed)
     a = DropoutMLP(0.3).to(dtype)
@@ -29,10 +37,7 @@ def test_bit_identical_to_torch_fused_adam(weight_decay):
     assert step.fused
     reference = torch.optim.Adam(theirs.parameters(), lr=1e-3, weight_decay=weight_decay, fused=True)
     for k in range(25):
-        _grads(ours, k)
-        _grads(theirs, k)
-        step.step()
-        reference.step()
+        _step_both(ours, theirs, step, reference, k)
     for p, q in zip(ours.parameters(), theirs.parameters()):
         assert torch.equal(p, q)
     assert not torch.equal(next(ours.parameters()), _twins()[0].fc1.weight)  # it did move
@@ -44,10 +49,7 @@ def test_same_maths_as_the_default_adam():
     step = AdamStep(ours, lr=1e-2)
     reference = torch.optim.Adam(theirs.parameters(), lr=1e-2)
     for k in range(25):
-        _grads(ours, k)
-        _grads(theirs, k)
-        step.step()
-        reference.step()
+        _step_both(ours, theirs, step, reference, k)
     for p, q in zip(ours.parameters(), theirs.parameters()):
         torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
 
@@ -60,10 +62,7 @@ def test_parameters_without_gradient_are_skipped_like_torch():
     for k in range(12):
         skip = ("fc3.weight", "fc3.bias") if k % 3 else ()
         before = ours.fc3.weight.clone()
-        _grads(ours, k, skip=skip)
-        _grads(theirs, k, skip=skip)
-        step.step()
-        reference.step()
+        _step_both(ours, theirs, step, reference, k, skip=skip)
         if skip:
             assert torch.equal(ours.fc3.weight, before)
     for p, q in zip(ours.parameters(), theirs.parameters()):
@@ -89,11 +88,25 @@ def test_mixed_dtypes_fall_back_to_torch_optim():
     assert not step.fused
     reference = torch.optim.Adam(b.parameters(), lr=1e-2)
     for k in range(5):
-        _grads(a, k)
-        _grads(b, k)
-        step.step()
-        reference.step()
+        _step_both(a, b, step, reference, k)
     for p, q in zip(a.parameters(), b.parameters()):
+        assert torch.equal(p, q)
+
+
+def test_a_torch_without_the_cpu_kernel_falls_back(monkeypatch):
+    """PyTorch 2.2 and 2.3 have the fused kernel for CUDA only: is torch.optim.Adam used then?"""
+
+    def cuda_only(*args, **kwargs):
+        raise RuntimeError("_fused_adam_ is not implemented for CPU")
+
+    ours, theirs = _twins(6)
+    monkeypatch.setattr(torch, "_fused_adam_", cuda_only)
+    step = AdamStep(ours, lr=1e-2)
+    assert not step.fused
+    reference = torch.optim.Adam(theirs.parameters(), lr=1e-2)
+    for k in range(5):
+        _step_both(ours, theirs, step, reference, k)
+    for p, q in zip(ours.parameters(), theirs.parameters()):
         assert torch.equal(p, q)
 
 
