@@ -21,6 +21,17 @@ def _step_both(ours, theirs, step, reference, k, *, skip=()):
     reference.step()
 
 
+def _assert_falls_back_to_torch_optim(ours, theirs):
+    """AdamStep on ``ours`` does not use the fused kernel and steps exactly as torch.optim.Adam."""
+    step = AdamStep(ours, lr=1e-2)
+    assert not step.fused
+    reference = torch.optim.Adam(theirs.parameters(), lr=1e-2)
+    for k in range(5):
+        _step_both(ours, theirs, step, reference, k)
+    for p, q in zip(ours.parameters(), theirs.parameters()):
+        assert torch.equal(p, q)
+
+
 def _twins(seed=0, dtype=torch.float32):
     torch.manual_seed(seed)
     a = DropoutMLP(0.3).to(dtype)
@@ -84,13 +95,7 @@ def test_mixed_dtypes_fall_back_to_torch_optim():
     a = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2).double())
     b = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2).double())
     b.load_state_dict(a.state_dict())
-    step = AdamStep(a, lr=1e-2)
-    assert not step.fused
-    reference = torch.optim.Adam(b.parameters(), lr=1e-2)
-    for k in range(5):
-        _step_both(a, b, step, reference, k)
-    for p, q in zip(a.parameters(), b.parameters()):
-        assert torch.equal(p, q)
+    _assert_falls_back_to_torch_optim(a, b)
 
 
 def test_a_torch_without_the_cpu_kernel_falls_back(monkeypatch):
@@ -101,13 +106,7 @@ def test_a_torch_without_the_cpu_kernel_falls_back(monkeypatch):
 
     ours, theirs = _twins(6)
     monkeypatch.setattr(torch, "_fused_adam_", cuda_only)
-    step = AdamStep(ours, lr=1e-2)
-    assert not step.fused
-    reference = torch.optim.Adam(theirs.parameters(), lr=1e-2)
-    for k in range(5):
-        _step_both(ours, theirs, step, reference, k)
-    for p, q in zip(ours.parameters(), theirs.parameters()):
-        assert torch.equal(p, q)
+    _assert_falls_back_to_torch_optim(ours, theirs)
 
 
 def test_zero_grad_clears_every_gradient():
