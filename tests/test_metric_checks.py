@@ -191,7 +191,7 @@ def test_each_prf_mistake_fails_the_right_checks(fn, failing, phrase):
 
 def test_prf_reference_agrees_with_sklearn_on_the_check_matrices():
     """Do the checker's expected values (dropout_kit.metrics) equal sklearn's on every matrix it uses?"""
-    for cm in metric_checks._PRF_CASES + [cm for cm, _ in metric_checks._ZERO_CASES]:
+    for cm in metric_checks.prf._PRF_CASES + [cm for cm, _ in metric_checks.prf._ZERO_CASES]:
         k = len(cm)
         y = np.repeat(np.repeat(np.arange(k), k), cm.flatten().numpy())
         y_hat = np.repeat(np.tile(np.arange(k), k), cm.flatten().numpy())
@@ -379,12 +379,12 @@ def test_check_tables_expected_answers(name):
     """Does the reference rule give the answer each table's docstring promises (worked by hand)?"""
     promised = {"_CLEAR": 0.3, "_WITHIN": 0.3, "_STD": 0.3, "_OWN_BARS": 0.3, "_UNSORTED": 0.3, "_TIES": 0.2,
                 "_BOUNDARY": 0.2, "_SINGLE_RUN": 0.3, "_ONE_ROW": 0.3}
-    assert tuning.pick_rate(getattr(metric_checks, name)) == promised[name]
+    assert tuning.pick_rate(getattr(metric_checks.choose, name)) == promised[name]
 
 
 def test_boundary_table_is_exact_in_floating_point():
     """Is the boundary row exactly best - SE in binary floats, so >= and > really differ?"""
-    rows = metric_checks._BOUNDARY
+    rows = metric_checks.choose._BOUNDARY
     best = max(rows, key=lambda r: r["val_acc_mean"])
     se = best["val_acc_std"] / math.sqrt(best["n"])
     assert best["val_acc_mean"] - se == 0.84375 == statistics.fmean([0.84375])

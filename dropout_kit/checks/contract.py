@@ -16,7 +16,7 @@ import math
 
 import torch
 
-from dropout_kit.checks._harness import (
+from dropout_kit.checks.harness import (
     CheckFailed, LearnerError, call, check, describe_call, kept_mask, make_input, near, same_shape,
 )
 

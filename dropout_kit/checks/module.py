@@ -13,7 +13,7 @@ import re
 import torch
 from torch import nn
 
-from dropout_kit.checks._harness import CheckFailed, LearnerError, check, make_input
+from dropout_kit.checks.harness import CheckFailed, LearnerError, check, make_input
 
 
 def _build(cls, *args, **kwargs) -> nn.Module:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 
 from dropout_kit.checks import stats
-from dropout_kit.checks._harness import (
+from dropout_kit.checks.harness import (
     CheckFailed, call, check, describe_call, kept_mask, make_input, near, same_shape,
 )
 
