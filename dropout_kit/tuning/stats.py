@@ -1,0 +1,138 @@
+"""Comparing tuning results against seed noise: standard errors, the choice of p, differences.
+
+A difference is "larger than seed noise" when it exceeds ``NOISE_SE`` standard errors; see
+the package docstring for what that screen can and cannot say.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+
+from dropout_kit.tables import Table
+
+NOISE_SE = 2.0  # a difference above this many standard errors is called "larger than seed noise"
+
+
+def mean_std(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample std of the non-NaN values (NaN when there are none; std NaN for one value)."""
+    values = [v for v in values if not math.isnan(v)]
+    if not values:
+        return math.nan, math.nan
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else math.nan
+
+
+def standard_error(row: Mapping, metric: str = "val_acc") -> float:
+    """``std / sqrt(n)`` of a summary row's metric; 0 when n < 2 or the std is NaN (one run).
+
+    Used by ``pick_rate`` and ``difference`` (lessons 06-07).
+    """
+    std = row[f"{metric}_std"]
+    return 0.0 if row["n"] < 2 or math.isnan(std) else std / math.sqrt(row["n"])
+
+
+def pick_rate(table: Sequence[Mapping], *, metric: str = "val_acc"):
+    """The smallest ``p`` whose mean is within one standard error of the best mean.
+
+    The rule of lessons 06 and 07 (and the reference of ``metric_checks.check_choose_p``):
+    best = the highest ``<metric>_mean`` (higher is better; among equal bests the smallest
+    p); SE = ``standard_error(best)``; return the smallest ``p`` among the rows with
+    ``<metric>_mean >= best - SE``. Rates whose difference from the best is within one SE
+    cannot be told apart with this many seeds, and the smaller rate is the smaller change
+    to the network.
+
+    Args:
+        table: rows with ``p`` (a single rate), ``n``, ``<metric>_mean``, ``<metric>_std``.
+        metric: which metric (default val accuracy). Never a test metric.
+
+    Returns:
+        The chosen rate, as it appears in the table.
+    """
+    if metric.startswith("test"):
+        raise ValueError("choose with validation metrics; the test split is for the final report only")
+    rows = list(table)
+    if not rows:
+        raise ValueError("the table is empty: nothing to choose from")
+    if not all(isinstance(r["p"], (int, float)) for r in rows):
+        raise TypeError("pick_rate compares single rates; per-layer pairs have no 'smallest'")
+    mean = f"{metric}_mean"
+    best = min(rows, key=lambda r: (-r[mean], r["p"]))
+    threshold = best[mean] - standard_error(best, metric)
+    return min(r["p"] for r in rows if r[mean] >= threshold)
+
+
+def _find(table: Sequence[Mapping], key) -> Mapping:
+    for row in table:
+        if row["label"] == key or row.get("p") == key:
+            return row
+    raise KeyError(f"no row with label or p {key!r}; labels: {[r['label'] for r in table]}")
+
+
+def verdict(diff: float, se: float, metric: str) -> dict:
+    """A difference and its standard error as ``difference``/``se``/``z``/``beyond_noise`` and a sentence."""
+    if math.isnan(se):
+        return {"difference": diff, "se": se, "z": math.nan, "beyond_noise": False,
+                "verdict": f"{metric} differs by {diff * 100:+.2f} points; with one run a side there is "
+                           "no estimate of seed noise, so this cannot be judged"}
+    z = diff / se if se > 0 else (math.inf if diff else 0.0)
+    return {"difference": diff, "se": se, "z": z,
+            "beyond_noise": abs(z) > NOISE_SE,
+            "verdict": (f"{metric} differs by {diff * 100:+.2f} points, {abs(z):.1f} standard errors: "
+                        + ("larger than seed noise" if abs(z) > NOISE_SE else "within seed noise")
+                        + f" (threshold {NOISE_SE:g} SE)")}
+
+
+def difference(table: Sequence[Mapping], a, b, *, metric: str = "val_acc") -> dict:
+    """Mean of ``b`` minus mean of ``a`` and its standard error, from two summary rows.
+
+    Used in lesson 06 (per-layer swap, L2, neighbouring rates). Rows are found by
+    ``label`` or ``p``. The seeds of both rows are treated as independent samples
+    (Welch's standard error ``sqrt(std_a**2/n_a + std_b**2/n_b)``).
+
+    Returns:
+        ``{"a", "b", "difference", "se", "z", "beyond_noise", "verdict"}``; ``verdict`` is a
+        sentence, ``beyond_noise`` is ``|z| > NOISE_SE``.
+    """
+    ra, rb = _find(table, a), _find(table, b)
+    diff = rb[f"{metric}_mean"] - ra[f"{metric}_mean"]
+    if min(ra["n"], rb["n"]) < 2:
+        se = math.nan
+    else:
+        se = math.hypot(standard_error(ra, metric), standard_error(rb, metric))
+    return {"a": ra["label"], "b": rb["label"], **verdict(diff, se, metric)}
+
+
+def paired_by_seed(table: Sequence[Mapping], a, b, *, metric: str = "val_acc") -> dict:
+    """``b`` minus ``a`` seed by seed, from two ``sweep`` rows run on the same seeds (lesson 06).
+
+    With the course's models the same seed gives two configs the same initial weights and
+    the same shuffling (dropout layers have no parameters), so only the dropout masks and
+    the config differ. Pairing by seed removes the initialisation's share of the noise.
+
+    Returns:
+        ``{"a", "b", "per_seed", "difference", "se", "z", "beyond_noise", "verdict"}``; the SE
+        is the std of the per-seed differences over sqrt(number of seeds).
+    """
+    ra, rb = _find(table, a), _find(table, b)
+    if ra["seeds"] != rb["seeds"]:
+        raise ValueError(f"{ra['label']} and {rb['label']} were run on different seeds; pairing needs the same")
+    per_seed = [y - x for x, y in zip(ra[f"{metric}_runs"], rb[f"{metric}_runs"])]
+    mean, std = mean_std(per_seed)
+    se = std / math.sqrt(len(per_seed)) if len(per_seed) > 1 else math.nan
+    return {"a": ra["label"], "b": rb["label"], "per_seed": per_seed, **verdict(mean, se, metric)}
+
+
+def neighbours(table: Sequence[Mapping], *, metric: str = "val_acc") -> Table:
+    """Each rate against the next larger one: difference and standard error (lesson 06).
+
+    Returns:
+        A ``Table`` with one row per adjacent pair of rates (sorted by ``p``).
+    """
+    rows = sorted(table, key=lambda r: r["p"])
+    out = []
+    for ra, rb in zip(rows, rows[1:]):
+        d = difference(rows, ra["label"], rb["label"], metric=metric)
+        out.append({"from": ra["label"], "to": rb["label"], "difference": d["difference"], "se": d["se"],
+                    "z": d["z"], "beyond_noise": d["beyond_noise"]})
+    return Table(out, percent=["difference", "se"])
