@@ -5,8 +5,9 @@ True`` would make every comparison pass, and ``grading.grade_experiment = ...`` 
 the grader itself. This module keeps references to those functions, taken when it is first
 imported (``dropout_kit.grading`` and ``dropout_kit.metric_checks`` import it, in the first
 cells of lessons 05 and 07, before any learner code runs), and ``verify()`` raises
-``TamperingError`` when one of them was replaced, or when a ``dropout_kit`` function no longer
-runs the code in its file on disk.
+``TamperingError`` when one of them was replaced, when a ``dropout_kit`` function no longer
+runs the code in its file on disk, or when a name that a ``dropout_kit`` file imports from the
+package (a subpackage's re-exports, a checker's reference function) is no longer that object.
 
 Called first by ``dropout_kit.grading.grade_experiment`` (before its rules) and by the graders
 of ``dropout_kit.metric_checks``. The lesson-02 checkers (``dropout_kit.checks``) and the quiz
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import builtins
 import math
+from ast import ImportFrom, PyCF_ONLY_AST
 import os
 import random
 import sys
@@ -97,6 +99,7 @@ _CAPTURED = _capture()
 _CO_NEWLOCALS = 0x2  # inspect.CO_NEWLOCALS: set on functions, not on class bodies
 _SNAPSHOTS: dict[str, dict[str, object]] = {}
 _COMPILED: dict[tuple[str, float], dict[str, types.CodeType]] = {}
+_IMPORTS: dict[tuple[str, float], dict[str, tuple[str, str]]] = {}
 
 
 def _display(label: str, name: str) -> str:
@@ -196,6 +199,29 @@ def _defined_callables(module: types.ModuleType) -> dict[str, object]:
     return found
 
 
+def _package_imports(path: Path) -> dict[str, tuple[str, str]]:
+    """Names that ``path`` binds at its top level by ``from dropout_kit... import``: name -> (module, attribute)."""
+    key = (str(path), path.stat().st_mtime)
+    if key not in _IMPORTS:
+        tree = compile(path.read_bytes(), str(path), "exec", PyCF_ONLY_AST, dont_inherit=True)
+        found: dict[str, tuple[str, str]] = {}
+        for node in tree.body:
+            if isinstance(node, ImportFrom) and node.level == 0 and node.module is not None \
+                    and (node.module == "dropout_kit" or node.module.startswith("dropout_kit.")):
+                for alias in node.names:
+                    found[alias.asname or alias.name] = (node.module, alias.name)
+        _IMPORTS[key] = found
+    return _IMPORTS[key]
+
+
+def _imported_object(source: str, attr: str) -> object:
+    """What ``from source import attr`` gives now: the attribute, or else the submodule."""
+    module = sys.modules.get(source)
+    if module is not None and attr in vars(module):
+        return vars(module)[attr]
+    return sys.modules.get(f"{source}.{attr}")
+
+
 def _check_module(module: types.ModuleType) -> list[str]:
     """Problems of one package module: replaced functions, or code that differs from its file."""
     filename = getattr(module, "__file__", None)
@@ -217,6 +243,13 @@ def _check_module(module: types.ModuleType) -> list[str]:
             continue  # nested functions are covered by the code of the function around them
         if attr in holder and not _runs_code(holder[attr], code):
             problems.append(MESSAGE.format(f"{module.__name__}.{qualname}"))
+    # What the file imports from the package (a package's re-exports, a checker's reference
+    # function) must still be the package's own object, itself checked against its file.
+    items = vars(module)
+    for name, (source, attr) in _package_imports(Path(filename)).items():
+        expected = _imported_object(source, attr)
+        if expected is not None and items.get(name) is not expected:
+            problems.append(MESSAGE.format(f"{module.__name__}.{name}"))
     return problems
 
 
@@ -281,7 +314,8 @@ def tampered(*modules: types.ModuleType | str) -> list[str]:
 def verify(*modules: types.ModuleType | str) -> None:
     """Raise ``TamperingError`` if anything grading relies on was replaced; return None otherwise.
 
-    Called first thing by every checker, so a failing check says why. Args as ``tampered``.
+    Called first by the graders that use it (see the module docstring), so a failing grade
+    says why. Args as ``tampered``.
     """
     problems = tampered(*modules)
     if problems:

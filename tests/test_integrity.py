@@ -3,12 +3,16 @@
 import builtins
 import importlib
 import math
+from pathlib import Path
 
 import pytest
 import torch
 
 import dropout_kit.checks as checks
 import dropout_kit.integrity as integrity_module
+import dropout_kit.metric_checks as metric_checks
+import dropout_kit.metric_checks.choose as choose
+import dropout_kit.tuning as tuning
 
 
 @pytest.fixture
@@ -70,6 +74,34 @@ def test_replaced_checker_is_refused(integrity, monkeypatch):
     """Is a replaced dropout_kit.checks function refused, though checks was imported first?"""
     monkeypatch.setattr(checks, "check_dropout_function", lambda fn: None)
     assert message("dropout_kit.checks.check_dropout_function") in integrity.tampered()
+
+
+def test_replaced_reexport_is_refused(integrity, monkeypatch):
+    """Is a checker replaced where a package re-exports it (metric_checks.check_choose_p) refused?"""
+    monkeypatch.setattr(metric_checks, "check_choose_p", lambda fn: None)
+    assert message("dropout_kit.metric_checks.check_choose_p") in integrity.tampered()
+
+
+def test_replaced_reference_import_is_refused(integrity, monkeypatch):
+    """Is the reference a checker imported (choose.pick_rate) refused when replaced, and is a fake
+    put in both places caught at the package it came from?"""
+    def fake(table, **kwargs):
+        return 0.3
+
+    monkeypatch.setattr(choose, "pick_rate", fake)
+    assert message("dropout_kit.metric_checks.choose.pick_rate") in integrity.tampered()
+    monkeypatch.setattr(tuning, "pick_rate", fake)
+    found = integrity.tampered()
+    assert message("dropout_kit.tuning.pick_rate") in found
+    assert message("dropout_kit.metric_checks.choose.pick_rate") not in found
+
+
+def test_package_imports_are_read_from_the_file(integrity):
+    """Does the import reader find the top-level `from dropout_kit... import` names, aliases included?"""
+    imports = integrity._package_imports(Path(choose.__file__))
+    assert imports["pick_rate"] == ("dropout_kit.tuning", "pick_rate")
+    assert imports["integrity"] == ("dropout_kit", "integrity")
+    assert "np" not in imports  # not from the package
 
 
 def test_swapped_code_is_refused(integrity, monkeypatch):
