@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import builtins
 import math
-from ast import ImportFrom, PyCF_ONLY_AST
 import os
 import random
 import sys
 import types
+from ast import ImportFrom, PyCF_ONLY_AST
 from pathlib import Path
 
 import numpy as np
@@ -200,7 +200,7 @@ def _defined_callables(module: types.ModuleType) -> dict[str, object]:
 
 
 def _package_imports(path: Path) -> dict[str, tuple[str, str]]:
-    """Names that ``path`` binds at its top level by ``from dropout_kit... import``: name -> (module, attribute)."""
+    """Names that ``path`` binds at top level by ``from dropout_kit... import``: name -> (module, attr)."""
     key = (str(path), path.stat().st_mtime)
     if key not in _IMPORTS:
         tree = compile(path.read_bytes(), str(path), "exec", PyCF_ONLY_AST, dont_inherit=True)
@@ -223,7 +223,8 @@ def _imported_object(source: str, attr: str) -> object:
 
 
 def _check_module(module: types.ModuleType) -> list[str]:
-    """Problems of one package module: replaced functions, or code that differs from its file."""
+    """Problems of one package module: replaced functions, code that differs from its file, or
+    a name it imports from the package that is no longer the package's object."""
     filename = getattr(module, "__file__", None)
     if not filename or not filename.endswith(".py") or not Path(filename).is_file():
         return []
