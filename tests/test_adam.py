@@ -1,3 +1,5 @@
+"""dropout_kit.adam: is AdamStep torch's fused Adam, bit for bit, and does it fall back where it must?"""
+
 import pytest
 import torch
 from torch import nn
@@ -81,6 +83,7 @@ def test_parameters_without_gradient_are_skipped_like_torch():
 
 
 def test_a_step_with_no_gradients_changes_nothing():
+    """Does a step with every .grad None leave the parameters as they were?"""
     ours, _ = _twins(3)
     before = [p.clone() for p in ours.parameters()]
     step = AdamStep(ours, lr=1e-3)
@@ -110,6 +113,7 @@ def test_a_torch_without_the_cpu_kernel_falls_back(monkeypatch):
 
 
 def test_zero_grad_clears_every_gradient():
+    """Does zero_grad set every parameter's .grad to None?"""
     ours, _ = _twins(5)
     _grads(ours, 0)
     AdamStep(ours, lr=1e-3).zero_grad()
@@ -117,6 +121,7 @@ def test_zero_grad_clears_every_gradient():
 
 
 def test_a_model_without_trainable_parameters_is_refused():
+    """Is a model with nothing to train refused with a message that says so?"""
     frozen = nn.Linear(2, 2).requires_grad_(False)
     with pytest.raises(ValueError, match="no trainable parameters"):
         AdamStep(frozen, lr=1e-3)
