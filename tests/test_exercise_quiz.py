@@ -45,10 +45,12 @@ def no_key(monkeypatch, tmp_path):
 
 
 def test_every_question_is_a_registered_exercise():
-    """Is each question an exercise of lesson 03 keyed by its id, probing answer_<id>, graded in test_<id>?"""
+    """Is each question an exercise of lesson 03 keyed by its id, probing answer_<id>, graded in test_<id>,
+    with the key among the files that grading hides from the kernel?"""
     for qid in quiz.questions():
         exercise = exercises.get(qid)
         assert (exercise.lesson, exercise.target, exercise.grade_id) == ("03_quiz", f"answer_{qid}", f"test_{qid}")
+        assert exercise.hidden == (quiz.KEY_FILE,) and quiz.KEY_FILE.is_file()  # what grading hides from the kernel
         assert exercises.for_grade_id(f"test_{qid}") is exercise
     assert [e.key for e in quiz_exercises.EXERCISES] == quiz.questions()
 

@@ -291,3 +291,21 @@ def test_metric_answers_agree_with_scikit_learn():
     for qid, value in reference.items():
         assert NUMBER_KEY[qid][0] == pytest.approx(value, abs=1e-12)
         assert quiz.check(qid, value).passed
+
+
+def test_every_formula_a_mistake_names_gives_that_mistake():
+    """Does each known mistake's feedback ("That is FP / (TP + FP) ...") name the formula that gives its value?"""
+    tp, fp, tn, fn = 85, 10, 90, 15
+    p, r = tp / (tp + fp), tp / (tp + fn)
+    formulas = {"TP / (TP + FN)": r, "TP / (TP + FP)": p, "(TP + TN) / 200": (tp + tn) / 200,
+                "FP / (TP + FP)": fp / (tp + fp), "TP / 200": tp / 200, "TN / (TN + FP)": tn / (tn + fp),
+                "FN / (TP + FN)": fn / (tp + fn), "TP / (TP + FP + FN)": tp / (tp + fp + fn),
+                "(FP + FN) / 200": (fp + fn) / 200, "(P + R) / 2": (p + r) / 2}
+    named = 0
+    for qid, (_, _, _, slips) in NUMBER_KEY.items():
+        for slip in slips:
+            why = quiz.check(qid, slip)["answer"].message.split(" Hint: ")[0]
+            for formula in (f for f in formulas if f"That is {f}" in why or f"That is the arithmetic mean {f}" in why):
+                named += 1
+                assert formulas[formula] == pytest.approx(slip, abs=1e-5), (qid, formula)
+    assert named >= 12

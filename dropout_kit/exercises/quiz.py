@@ -191,7 +191,9 @@ def _exercise(q: Question) -> Exercise:
         except KeyUnavailableError as exc:
             return Verdict.fail(q.id, "key", str(exc), title=f"Question {q.id}")
 
-    return Exercise(q.id, LESSON, f"answer_{q.id}", f"Question {q.id}", challenge, probe, judge, timeout=10.0)
+    # The grader hides the key from the sandboxed kernel; its judge, in the grader's process, reads it.
+    return Exercise(q.id, LESSON, f"answer_{q.id}", f"Question {q.id}", challenge, probe, judge, timeout=10.0,
+                    hidden=(quiz.KEY_FILE,))
 
 
 # --- the full explanation, for the instructor's feedback ----------------------------------------
