@@ -96,7 +96,9 @@ def check_from_scratch(source: str | None, library_calls: list[str], mro: tuple[
             reasons.append(f"the grader cannot read your code: {finding}")
         else:
             reasons.append(f"{finding}")
-    reasons += [f"Dropout derives from {name}" for name in mro if name.startswith(TORCH_DROPOUT_CLASSES)]
+    bases = [name for name in mro if name.startswith(TORCH_DROPOUT_CLASSES)]
+    if bases:
+        reasons.append(f"Dropout derives from {', '.join(bases)}")
     if library_calls:
         reasons.append(f"while your code ran, it called {', '.join(library_calls)}")
     if not reasons:
