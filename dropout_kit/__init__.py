@@ -7,7 +7,6 @@ Modules, one concern each:
 - ``train``    a fast in-memory training loop (``fit``, ``evaluate``, ``History``)
 - ``seeding``  ``seed_everything``: random, numpy and torch in one call
 - ``metrics``  confusion matrix, precision / recall / F1
-- ``metric_checks`` checkers for the learner's metric code and choice of p
 - ``uncertainty`` MC dropout and activation statistics
 - ``runs``     one configuration over several seeds, summarised
 - ``tables``   plain tables that display in notebooks
@@ -15,6 +14,7 @@ Modules, one concern each:
 - ``integrity`` refuses grading when a submission replaced what checkers use
 - ``plots``    learning curves, masks, sweeps, confusion matrices
 - ``checks``   checkers for a learner's dropout function and module
+- ``exercises`` graded exercises as probe (learner's kernel) and judge (grader)
 - ``quiz``     the quiz questions and their immediate feedback
 - ``grading``  grading of the FashionMNIST experiment
 - ``tuning``   rate sweeps and cross-validation
