@@ -165,8 +165,9 @@ def choose_train_eval_acc(table):
     return max(table, key=lambda r: r["train_eval_acc_mean"])["p"]
 
 
-def choose_test(table):
-    return max(table, key=lambda r: r["test_acc_mean"])["p"]
+def choose_test(table):  # the rule, applied to the test column
+    best = max(table, key=lambda r: r["test_acc_mean"])
+    return max(r["p"] for r in table if r["test_acc_mean"] >= best["test_acc_mean"] - _standard_error(best))
 
 
 def choose_val_loss(table):
@@ -404,6 +405,5 @@ GOLDEN = {
 @pytest.mark.parametrize("name", GOLDEN)
 def test_golden_cases_judge_the_same(request, name):
     """Does the judge give today the verdict recorded for each golden case (only the solution passes)?"""
-    recorded = golden.case(request, EX, name, GOLDEN[name])
-    assert golden.judge_again(EX, recorded).to_dict() == recorded["verdict"]
+    recorded = golden.assert_judged_the_same(request, EX, name, GOLDEN[name])
     assert recorded["verdict"]["passed"] is (name == "solution")

@@ -447,6 +447,5 @@ GOLDEN = {
 @pytest.mark.parametrize("name", GOLDEN)
 def test_golden_cases_judge_the_same(request, name):
     """Does the judge give today the verdict recorded for each golden case (only the solution passes)?"""
-    recorded = golden.case(request, EX, name, GOLDEN[name])
-    assert golden.judge_again(EX, recorded).to_dict() == recorded["verdict"]
+    recorded = golden.assert_judged_the_same(request, EX, name, GOLDEN[name])
     assert recorded["verdict"]["passed"] is (name == "solution")

@@ -87,14 +87,10 @@ def probe(fn, requests) -> dict:
 
 def _answer(result, name: str, rows: list[dict]) -> tuple[bool, float | None, str | None]:
     """``(changed, the table's rate the learner chose, problem)`` from one validated result."""
-    result = wire.mapping(result, name, ["changed"])
-    changed = wire.flag(result["changed"], f"{name}.changed")
-    present = [key for key in ("raised", "returned", "p") if key in result]
-    if len(present) != 1:
-        raise wire.ReplyError(f"{name} must hold exactly one of raised, returned, p")
-    if "raised" in result:
+    result, changed, kind = shared.outcome(result, name, "changed", ("raised", "returned", "p"))
+    if kind == "raised":
         return changed, None, f"choose_p raised {wire.text(result['raised'], name, max_len=2000)}"
-    if "returned" in result:
+    if kind == "returned":
         return changed, None, hints.returned_problem(wire.text(result["returned"], name, max_len=100), rows)
     got = wire.number(result["p"], f"{name}.p", finite=False)
     matches = [r["p"] for r in rows if abs(got - r["p"]) < TOL]

@@ -44,43 +44,38 @@ def _rates(rng: np.random.Generator, m: int) -> list[float]:
     return [GRID[i] for i in np.sort(rng.choice(len(GRID), size=m, replace=False))]
 
 
-def _table(rates, best: float, se: float, std: float, n: int, distances) -> list[dict]:
-    """Rows at ``distances`` (in SE) below ``best``, all with the same std and n."""
-    return [row(p, round(best - u * se, 5), std, n) for p, u in zip(rates, distances)]
-
-
-def _spread(rng: np.random.Generator, n: int) -> tuple[float, float]:
-    std = round(float(rng.uniform(0.005, 0.012)), 4)
-    return std, std / math.sqrt(n)
-
-
 def _far(rng: np.random.Generator, n: int) -> float:
     """A distance (in SE) beyond one std, so no margin of any rule reaches it."""
     return float(rng.uniform(1.3, 2.5)) * math.sqrt(n)
 
 
+def _layout(rng: np.random.Generator, n: int, m: int, b: int, near: dict) -> list[dict]:
+    """``m`` rows sharing std and n, the best at index ``b``; row ``b + k`` lies ``uniform(*near[k])`` SE below
+    the best, every other row beyond one std."""
+    std = round(float(rng.uniform(0.005, 0.012)), 4)
+    se = std / math.sqrt(n)
+    u = [_far(rng, n) for _ in range(m)]
+    u[b] = 0.0
+    for offset, (low, high) in near.items():
+        u[b + offset] = float(rng.uniform(low, high))
+    best = round(float(rng.uniform(0.83, 0.88)), 4)
+    return [row(p, round(best - d * se, 5), std, n) for p, d in zip(_rates(rng, m), u)]
+
+
 def within(rng: np.random.Generator) -> list[dict]:
     """Best at index b; b-1 within SE; b+1 within std/n; b+2 within SE (the answer); b+3 within std only."""
-    n = int(rng.integers(3, 6))
-    std, se = _spread(rng, n)
-    m = int(rng.integers(6, 8))
-    b = int(rng.integers(1, m - 3))
-    u = [_far(rng, n) for _ in range(m)]
-    u[b - 1], u[b], u[b + 1] = float(rng.uniform(0.2, 0.5)), 0.0, float(rng.uniform(0.1, 0.3))
-    u[b + 2], u[b + 3] = float(rng.uniform(0.7, 0.88)), float(rng.uniform(1.2, min(1.5, 0.85 * math.sqrt(n))))
-    return _table(_rates(rng, m), round(float(rng.uniform(0.83, 0.88)), 4), se, std, n, u)
+    n, m = int(rng.integers(3, 6)), int(rng.integers(6, 8))
+    near = {-1: (0.2, 0.5), 1: (0.1, 0.3), 2: (0.7, 0.88), 3: (1.2, min(1.5, 0.85 * math.sqrt(n)))}
+    return _layout(rng, n, m, int(rng.integers(1, m - 3)), near)
 
 
 def columns(rng: np.random.Generator) -> list[dict]:
     """One rate far ahead on val; each distractor column favours another rate."""
-    n, m = 3, 6
-    std, se = _spread(rng, n)
+    m = 6
     b = int(rng.integers(m))
-    u = [_far(rng, n) + 2.0 for _ in range(m)]
-    u[b] = 0.0
-    rows = _table(_rates(rng, m), round(float(rng.uniform(0.83, 0.88)), 4), se, std, n, u)
+    rows = _layout(rng, 3, m, b, {})
     others = [i for i in range(m) if i != b]
-    for i, r in enumerate(rows):
+    for r in rows:
         r["train_acc_mean"] = round(float(rng.uniform(0.90, 0.97)), 4)
         r["train_eval_acc_mean"] = round(float(rng.uniform(0.95, 0.99)), 4)
         r["val_loss_mean"] = round(float(rng.uniform(0.44, 0.55)), 4)
@@ -93,26 +88,17 @@ def columns(rng: np.random.Generator) -> list[dict]:
 
 def std_only(rng: np.random.Generator) -> list[dict]:
     """Best at b; b-1 within SE; b+1 within one std but not one SE; the rest beyond one std."""
-    n = int(rng.integers(4, 6))
-    std, se = _spread(rng, n)
     m = int(rng.integers(4, 7))
-    b = int(rng.integers(1, m - 1))
-    u = [_far(rng, n) for _ in range(m)]
-    u[b - 1], u[b], u[b + 1] = float(rng.uniform(0.2, 0.8)), 0.0, float(rng.uniform(1.25, 1.6))
-    return _table(_rates(rng, m), round(float(rng.uniform(0.83, 0.88)), 4), se, std, n, u)
+    return _layout(rng, int(rng.integers(4, 6)), m, int(rng.integers(1, m - 1)), {-1: (0.2, 0.8), 1: (1.25, 1.6)})
 
 
 def own_bars(rng: np.random.Generator) -> list[dict]:
     """Best at b (n = 4); b+1 beyond one std of it, but its own wide error bar reaches the best mean."""
-    n = 4
-    std, se = _spread(rng, n)
     m = int(rng.integers(4, 7))
     b = int(rng.integers(1, m - 1))
-    u = [_far(rng, n) for _ in range(m)]
-    u[b - 1], u[b], u[b + 1] = float(rng.uniform(0.2, 0.8)), 0.0, float(rng.uniform(2.6, 3.4))
-    rows = _table(_rates(rng, m), round(float(rng.uniform(0.83, 0.88)), 4), se, std, n, u)
+    rows = _layout(rng, 4, m, b, {-1: (0.2, 0.8), 1: (2.6, 3.4)})
     wide_n = int(rng.integers(2, 4))
-    wide_se = u[b + 1] * se * float(rng.uniform(1.25, 1.6))
+    wide_se = (rows[b]["val_acc_mean"] - rows[b + 1]["val_acc_mean"]) * float(rng.uniform(1.25, 1.6))
     rows[b + 1].update(n=wide_n, val_acc_std=round(wide_se * math.sqrt(wide_n), 4))
     return rows
 
@@ -133,13 +119,9 @@ def unsorted(rng: np.random.Generator) -> list[dict]:
 
 def tie(rng: np.random.Generator) -> list[dict]:
     """Rows a < c share the best mean exactly; every other row is beyond one std."""
-    n = 3
-    std, se = _spread(rng, n)
     m = int(rng.integers(5, 7))
     a, c = sorted(int(i) for i in rng.choice(m, size=2, replace=False))
-    u = [_far(rng, n) for _ in range(m)]
-    u[a] = u[c] = 0.0
-    return _table(_rates(rng, m), round(float(rng.uniform(0.83, 0.88)), 4), se, std, n, u)
+    return _layout(rng, 3, m, a, {c - a: (0.0, 0.0)})
 
 
 def boundary(rng: np.random.Generator) -> list[dict]:
@@ -169,8 +151,8 @@ def single_run(rng: np.random.Generator) -> list[dict]:
 def one_row(rng: np.random.Generator) -> list[dict]:
     """A single rate."""
     n = int(rng.integers(2, 6))
-    std, _ = _spread(rng, n)
-    return [row(GRID[int(rng.integers(len(GRID)))], round(float(rng.uniform(0.83, 0.88)), 4), std, n)]
+    return [row(GRID[int(rng.integers(len(GRID)))], round(float(rng.uniform(0.83, 0.88)), 4),
+                round(float(rng.uniform(0.005, 0.012)), 4), n)]
 
 
 BUILDERS = {"columns": columns, "within": within, "std": std_only, "own_bars": own_bars, "unsorted": unsorted,

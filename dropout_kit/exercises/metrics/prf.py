@@ -157,21 +157,17 @@ class Answer:
 
 
 def _answer(result, name: str, k: int) -> Answer:
-    result = wire.mapping(result, name, ["mutated"])
-    mutated = wire.flag(result["mutated"], f"{name}.mutated")
-    present = [key for key in ("raised", "returned", "values") if key in result]
-    if len(present) != 1:
-        raise wire.ReplyError(f"{name} must hold exactly one of raised, returned, values")
-    if "raised" in result:
+    result, mutated, kind = shared.outcome(result, name, "mutated", ("raised", "returned", "values"))
+    if kind == "raised":
         return Answer(mutated, None, f"precision_recall_f1 raised {wire.text(result['raised'], name, max_len=2000)}",
                       raised=True)
-    if "returned" in result:
-        kind = wire.text(result["returned"], f"{name}.returned", max_len=100)
+    if kind == "returned":
+        type_name = wire.text(result["returned"], f"{name}.returned", max_len=100)
         length = result.get("length")
         if length is not None:
             length = int(wire.number(length, f"{name}.length", lo=0, hi=2**31))
         size = f" of length {length}" if length is not None else ""
-        return Answer(mutated, None, f"precision_recall_f1 returned a {kind}{size}; expected three values: "
+        return Answer(mutated, None, f"precision_recall_f1 returned a {type_name}{size}; expected three values: "
                                      "return precision, recall, f1")
     values = wire.sequence(result["values"], f"{name}.values", 3)
     arrays = []

@@ -71,6 +71,16 @@ def read_calls(value) -> list[str]:
     return [wire.text(name, f"calls[{i}]", max_len=200) for i, name in enumerate(calls)]
 
 
+def outcome(result, name: str, flag: str, kinds: tuple[str, ...]) -> tuple[dict, bool, str]:
+    """One input's result in a reply: the dict, its side-effect ``flag``, and which one of ``kinds`` it holds."""
+    result = wire.mapping(result, name, [flag])
+    value = wire.flag(result[flag], f"{name}.{flag}")
+    present = [key for key in kinds if key in result]
+    if len(present) != 1:
+        raise wire.ReplyError(f"{name} must hold exactly one of {', '.join(kinds)}")
+    return result, value, present[0]
+
+
 def no_delegation(source: str | None, calls: list[str], *, attrs, modules, reference: str, summary: str) -> Check:
     """Fail when the source reaches a forbidden function or module, or one ran with the learner's code.
 
