@@ -5,10 +5,12 @@ The rule (``tuning.pick_rate``, the classic one-standard-error rule): best = the
 whose ``val_acc_mean >= best - SE``.
 
 Each kind of table is built so that a common mistake gives a different answer from the rule.
-Distances below the best are drawn in units of the best row's SE and stay at least 0.1 SE away
-from every line a rule draws (one SE, one std, std / n, a row's own SE), far more than rounding
-the means to 5 decimals can move a row (SE >= 0.002); only the ``boundary`` table puts a row exactly on
-the line, in numbers that are exact in binary floating point.
+Distances below the best are drawn in units of the best row's SE. A row whose side of a line
+decides the answer (of the rule, or of a mistake the table separates: one SE, one std, std / n,
+a row's own SE) stays at least 0.1 SE from that line, far more than rounding the means to 5
+decimals can move it (SE >= 0.002); ``tests/test_exercise_metrics_choose.py`` checks the
+separation on 300 draws. Only the ``boundary`` table puts a row exactly on the line, in numbers
+that are exact in binary floating point.
 
 | kind | built so that | mistakes it separates from the rule |
 |---|---|---|
