@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
-import dropout_kit.checks as checks
 import dropout_kit.exercises.metrics.choose as choose
 import dropout_kit.exercises.metrics.choose_hints as choose_hints
+import dropout_kit.exercises.metrics.prf as prf
 import dropout_kit.integrity as integrity_module
 import dropout_kit.tuning as tuning
 import dropout_kit.tuning.stats as stats
@@ -71,10 +71,11 @@ def test_replaced_builtin_is_refused(integrity, name, replacement):
     assert message(name) in found
 
 
-def test_replaced_checker_is_refused(integrity, monkeypatch):
-    """Is a replaced dropout_kit.checks function refused, though checks was imported first?"""
-    monkeypatch.setattr(checks, "check_dropout_function", lambda fn: None)
-    assert message("dropout_kit.checks.check_dropout_function") in integrity.tampered()
+def test_replaced_judge_is_refused(integrity, monkeypatch):
+    """Is a replaced package function (a judge, exercises.metrics.prf) refused, though its module was imported
+    first?"""
+    monkeypatch.setattr(prf, "judge", lambda requests, reply, *, source=None: None)
+    assert message("dropout_kit.exercises.metrics.prf.judge") in integrity.tampered()
 
 
 def test_replaced_reexport_is_refused(integrity, monkeypatch):
@@ -106,9 +107,9 @@ def test_package_imports_are_read_from_the_file(integrity):
 
 
 def test_swapped_code_is_refused(integrity, monkeypatch):
-    """Is a checker whose __code__ was swapped in place refused (same object, other code)?"""
-    monkeypatch.setattr(checks.check_dropout_function, "__code__", (lambda fn: None).__code__)
-    assert message("dropout_kit.checks.check_dropout_function") in integrity.tampered()
+    """Is a package function whose __code__ was swapped in place refused (same object, other code)?"""
+    monkeypatch.setattr(prf.judge, "__code__", (lambda requests, reply, *, source=None: None).__code__)
+    assert message("dropout_kit.exercises.metrics.prf.judge") in integrity.tampered()
 
 
 def test_lesson_module_is_checked_against_its_file(integrity, tmp_path, monkeypatch):
