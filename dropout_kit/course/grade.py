@@ -18,6 +18,7 @@ from dropout_kit.course import worker
 from dropout_kit.course.notebooks import read_notebook
 from dropout_kit.course.report import FAILED, MISSING, OK, GradeReport, LessonResult
 from dropout_kit.errors import DropoutKitError, NotebookError
+from dropout_kit.optional import require
 
 LAYOUTS = "SUBMISSIONS_DIR/<learner>/<lesson>.ipynb or nbgrader's submitted/<learner>/<lesson>/<lesson>.ipynb"
 # nbgrader uses learner ids in file globs and regular expressions: keep them plain.
@@ -43,6 +44,7 @@ def grade(submissions: Path, out: Path = Path("grading"), lessons: list[str] | N
     Returns:
         A ``GradeReport``; its ``ok`` is False when any learner's lesson failed to grade.
     """
+    require("nbgrader", "instructor", "grading")
     root = course_config.find_course_root(course_root)
     graded = [lesson for lesson in course_config.discover_lessons(root) if lesson.graded]
     if lessons:
