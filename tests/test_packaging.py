@@ -1,4 +1,4 @@
-"""Packaging: the wheel, Binder's configuration, and a lesson run from the wheel in a fresh venv."""
+"""Packaging: the wheel (package data, licence, metadata) and Binder's configuration."""
 
 import email
 import os
