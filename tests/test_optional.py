@@ -103,47 +103,43 @@ def test_lessons_and_self_study_import_with_the_core_install():
     assert result.stdout == "ok\n"
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["check", "lesson.ipynb"],
+GRADE_NEEDS = "grading needs the instructor tools: pip install 'dropout-kit[instructor]' (nbgrader is not installed)"
+RELEASE_NEEDS = ("releasing notebooks needs the instructor tools: pip install 'dropout-kit[instructor]' "
+                 "(nbgrader is not installed)")
+
+
+@pytest.mark.parametrize("install, argv, message", [
+    (CORE_INSTALL, ["check", "lesson.ipynb"],
      "checking a notebook needs the course tools: pip install 'dropout-kit[course]' (nbclient is not installed)"),
-    (["start"], "opening the lessons in JupyterLab needs the course tools: pip install 'dropout-kit[course]' "
-                "(jupyterlab is not installed)"),
-    (["kernel"], "registering the course's Jupyter kernel needs the course tools: "
-                 "pip install 'dropout-kit[course]' (ipykernel is not installed)"),
-    (["grade", "submissions"],
-     "grading needs the instructor tools: pip install 'dropout-kit[instructor]' (nbgrader is not installed)"),
-    (["release"], "releasing notebooks needs the instructor tools: pip install 'dropout-kit[instructor]' "
-                  "(nbgrader is not installed)"),
-])
-def test_commands_without_their_extra_say_what_to_install(argv, message):
-    """With only the core install, does each command that needs an extra exit 2 naming its pip command?"""
-    result = cli_without(CORE_INSTALL, *argv)
+    (CORE_INSTALL, ["start"], "opening the lessons in JupyterLab needs the course tools: "
+                              "pip install 'dropout-kit[course]' (jupyterlab is not installed)"),
+    (CORE_INSTALL, ["kernel"], "registering the course's Jupyter kernel needs the course tools: "
+                               "pip install 'dropout-kit[course]' (ipykernel is not installed)"),
+    (CORE_INSTALL, ["grade", "submissions"], GRADE_NEEDS),
+    (CORE_INSTALL, ["release"], RELEASE_NEEDS),
+    (COURSE_INSTALL, ["grade", "submissions"], GRADE_NEEDS),
+    (COURSE_INSTALL, ["release"], RELEASE_NEEDS),
+], ids=["check", "start", "kernel", "grade", "release", "grade-course", "release-course"])
+def test_commands_without_their_extra_say_what_to_install(install, argv, message):
+    """Without its extra (core install; or the course extra for grade and release), does each command
+    exit 2 naming the pip command that installs what it needs?"""
+    result = cli_without(install, *argv)
     assert result.returncode == 2
     assert result.stderr == f"dropout-kit {argv[0]}: error: {message}\n"
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["grade", "submissions"],
-     "grading needs the instructor tools: pip install 'dropout-kit[instructor]' (nbgrader is not installed)"),
-    (["release"], "releasing notebooks needs the instructor tools: pip install 'dropout-kit[instructor]' "
-                  "(nbgrader is not installed)"),
-])
-def test_instructor_commands_with_the_course_extra(argv, message):
-    """With the course extra but not the instructor's, do grade and release name the instructor extra?"""
-    result = cli_without(COURSE_INSTALL, *argv)
-    assert result.returncode == 2
-    assert result.stderr == f"dropout-kit {argv[0]}: error: {message}\n"
-
-
-def test_the_course_api_without_nbgrader():
-    """Does dropout_kit.course import without nbgrader, and its grade() raise the instructor message?"""
-    code = ("from dropout_kit import course\n"
-            "try:\n    course.grade('submissions')\n"
-            "except ImportError as exc:\n    print(exc)\n")
-    result = without(COURSE_INSTALL, code)
+@pytest.mark.parametrize("install, call, message", [
+    (COURSE_INSTALL, "course.grade('submissions')", GRADE_NEEDS),
+    (POSTGRES_ONLY, "course.config.driver_url('postgresql://u@/db')",
+     "a PostgreSQL gradebook needs the PostgreSQL driver: pip install 'dropout-kit[postgres]' "
+     "(psycopg2 is not installed)"),
+], ids=["grade-without-nbgrader", "postgresql-without-psycopg"])
+def test_the_course_api_names_the_extra(install, call, message):
+    """Does dropout_kit.course import without nbgrader (or psycopg), and a call that needs one name its extra?"""
+    code = f"from dropout_kit import course\ntry:\n    {call}\nexcept ImportError as exc:\n    print(exc)\n"
+    result = without(install, code)
     assert result.returncode == 0, result.stderr
-    assert result.stdout == ("grading needs the instructor tools: pip install 'dropout-kit[instructor]' "
-                             "(nbgrader is not installed)\n")
+    assert result.stdout == message + "\n"
 
 
 def test_check_runs_a_notebook_without_nbgrader(tmp_path):
@@ -156,14 +152,3 @@ def test_check_runs_a_notebook_without_nbgrader(tmp_path):
     assert result.returncode == 1, result.stderr
     assert f"{notebook}: no graded test cells; 1 cell(s) failed" in result.stdout
     assert "cell 0: ValueError: planted" in result.stdout
-
-
-def test_a_postgresql_gradebook_without_its_driver():
-    """Is a postgresql:// gradebook URL without psycopg installed reported as the postgres extra?"""
-    code = ("from dropout_kit.course import config\n"
-            "try:\n    config.driver_url('postgresql://u@/db')\n"
-            "except ImportError as exc:\n    print(exc)\n")
-    result = without(POSTGRES_ONLY, code)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout == ("a PostgreSQL gradebook needs the PostgreSQL driver: pip install "
-                             "'dropout-kit[postgres]' (psycopg2 is not installed)\n")

@@ -84,12 +84,18 @@ def test_update_adds_a_new_lesson_beside_the_learners(course):
     assert notebook(work, "01_a").read_text() == lesson("my answers")
 
 
-def test_a_changed_lesson_is_announced_not_replaced(course):
-    """When the course changes a lesson, do start and start --update say so and keep the learner's?"""
+def answered_then_changed(course: Path) -> Path:
+    """Start, write answers in 01_a, then change 01_a in the course; return the workspace."""
     start(course_root=course)
     work = course / "workspace"
     notebook(work, "01_a").write_text(lesson("my answers"))
     notebook(course / "notebooks", "01_a").write_text(lesson("course 01_a v2"))
+    return work
+
+
+def test_a_changed_lesson_is_announced_not_replaced(course):
+    """When the course changes a lesson, do start and start --update say so and keep the learner's?"""
+    work = answered_then_changed(course)
     for report in (start(course_root=course), start(course_root=course, update=True)):
         assert report.changed == ["01_a"]
         assert "changed in the course since you copied them: 01_a" in str(report)
@@ -99,10 +105,7 @@ def test_a_changed_lesson_is_announced_not_replaced(course):
 
 def test_replace_keeps_a_timestamped_backup(course):
     """Does --replace LESSON put the course's version in place and keep the learner's as a backup?"""
-    start(course_root=course)
-    work = course / "workspace"
-    notebook(work, "01_a").write_text(lesson("my answers"))
-    notebook(course / "notebooks", "01_a").write_text(lesson("course 01_a v2"))
+    work = answered_then_changed(course)
     report = start(course_root=course, replace=["01_a"], now=NOON)
     backup = work / "01_a" / "01_a.backup-20260301-120000.ipynb"
     assert report.replaced == {"01_a": backup}
