@@ -30,12 +30,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
-from nbformat import v4
-from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Bool, List, Unicode
+from dropout_kit.optional import require
 
-from dropout_kit import exercises, sandbox
+require("nbgrader", "instructor", "grading")
+
+import nbformat  # noqa: E402
+from nbformat import v4  # noqa: E402
+from nbgrader.preprocessors import NbGraderPreprocessor  # noqa: E402
+from traitlets import Bool, List, Unicode  # noqa: E402
+
+from dropout_kit import exercises, sandbox  # noqa: E402
 from dropout_kit.course import config as course_config
 from dropout_kit.course.notebooks import METADATA_KEY
 from dropout_kit.course.outputs import Budget, run_code
