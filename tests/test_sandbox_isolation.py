@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from dropout_kit import sandbox
+from dropout_kit import quiz, sandbox
 from dropout_kit.sandbox import policy
 from dropout_kit.sandbox.cells import run_cell
 
@@ -42,7 +42,7 @@ def world(tmp_path_factory, bwrap_sandbox):
     with pytest.MonkeyPatch.context() as patch:
         for name, value in SECRETS.items():
             patch.setenv(name, value)
-        kernel = sandbox.start_kernel(workdir, sandbox.Policy())
+        kernel = sandbox.start_kernel(workdir, sandbox.Policy(hidden=(quiz.KEY_FILE,)))
     yield {"root": root, "workdir": workdir, "other": other, "host_tmp": host_tmp, "kernel": kernel,
            "support": bwrap_sandbox}
     kernel.stop()
@@ -101,6 +101,33 @@ def test_root_home_and_host_tmp_are_invisible(world):
     expected_root = sorted({Path(p).relative_to("/root").parts[0] for p in (sys.base_prefix, sys.prefix)
                             if Path(p).is_relative_to("/root")})
     assert result.stdout.strip() == f"{expected_root} False True"
+
+
+def test_hidden_file_reads_as_empty(world):
+    """Does the quiz key, hidden by the policy, read as empty inside while the package's other files
+    read as on the host?"""
+    key, questions = quiz.KEY_FILE, quiz.KEY_FILE.with_name("quiz_questions.json")
+    assert key.stat().st_size > 0
+    result = run(world, f"print(len(open({str(key)!r}).read()), len(open({str(questions)!r}, 'rb').read()))")
+    assert result.stdout.split() == ["0", str(questions.stat().st_size)]
+
+
+def test_installed_datasets_are_hidden(world):
+    """Is Debian's dataset folder (FashionMNIST with its test labels) empty inside?"""
+    result = run(world, "import os\nprint(os.listdir('/usr/share/datasets') if os.path.isdir('/usr/share/datasets') else [])")
+    assert result.stdout.strip() == "[]"
+
+
+def test_a_dataset_named_read_only_is_visible(workdir):
+    """Does a kernel whose policy binds a dataset folder read-only see its files (and cannot write there)?"""
+    dataset = Path("/usr/share/datasets/fashion-mnist")
+    if not dataset.is_dir():
+        dataset = Path(policy.package_dir())  # any folder of files will do
+    with sandbox.start_kernel(workdir, sandbox.Policy(read_only=(dataset,))) as kernel:
+        result = run_cell(kernel, f"import os\nprint(sorted(os.listdir({str(dataset)!r})))\n"
+                                  f"open(os.path.join({str(dataset)!r}, 'x'), 'w')")
+    assert result.stdout.strip() == str(sorted(os.listdir(dataset)))
+    assert result.evalue.startswith(f"[Errno {errno.EROFS}]")
 
 
 def test_workdir_is_writable_and_holds_the_notebook(world):

@@ -43,6 +43,14 @@ def test_plain_kernel_runs_without_bwrap(workdir, tmp_path, monkeypatch):
     assert not kernel.is_alive()
 
 
+def test_restart_is_refused(workdir):
+    """Does the manager refuse restart_kernel (which would start a second sandbox unseen)?"""
+    with sandbox.start_kernel(workdir, sandbox.Policy(isolate=False)) as kernel:
+        with pytest.raises(SandboxError, match="not restarted in place: stop it and start a new one"):
+            kernel.manager.restart_kernel()
+        assert kernel.is_alive()
+
+
 @pytest.mark.sandbox
 @pytest.mark.parametrize("how", ["interrupt", "manager"])
 def test_interrupt_reaches_the_kernel_inside(bwrap_sandbox, workdir, how):

@@ -87,6 +87,33 @@ def test_extra_read_only_paths_are_bound_and_nested_ones_dropped(tmp_path):
     assert inside_venv not in paths
 
 
+def test_hidden_files_and_folders_are_masked_after_the_binds_they_cover(tmp_path):
+    """Is a hidden file covered by an empty file and a hidden folder by an empty read-only tmpfs, after
+    the read-only binds and before a read-only path named inside a hidden folder?"""
+    secret_file, secret_dir = tmp_path / "key.json", tmp_path / "answers"
+    secret_file.write_text("{}")
+    (secret_dir / "public").mkdir(parents=True)
+    the_policy = Policy(read_only=(tmp_path, secret_dir / "public"), hidden=(secret_file, secret_dir))
+    mounts = _mounts(_argv(tmp_path, the_policy))
+    tree = mounts.index(("--ro-bind", str(tmp_path), str(tmp_path)))
+    file_mask = mounts.index(("--ro-bind", str(tmp_path / "private" / "etc" / "empty"), str(secret_file)))
+    dir_mask = mounts.index(("--tmpfs", None, str(secret_dir)))
+    public = mounts.index(("--ro-bind", str(secret_dir / "public"), str(secret_dir / "public")))
+    assert tree < file_mask < public and tree < dir_mask < public
+    assert ("--remount-ro", None, str(secret_dir)) in mounts[public:]
+
+
+def test_installed_datasets_are_hidden_unless_bound(tmp_path, monkeypatch):
+    """Is Debian's dataset folder hidden by default, and a dataset in it visible once named read-only?"""
+    datasets = tmp_path / "usr-share-datasets"
+    (datasets / "fashion-mnist").mkdir(parents=True)
+    monkeypatch.setattr(policy, "HIDDEN_ALWAYS", (str(datasets),))
+    assert ("--tmpfs", None, str(datasets)) in _mounts(_argv(tmp_path))
+    mounts = _mounts(_argv(tmp_path, Policy(read_only=(datasets / "fashion-mnist",))))
+    bound = ("--ro-bind", str(datasets / "fashion-mnist"), str(datasets / "fashion-mnist"))
+    assert mounts.index(("--tmpfs", None, str(datasets))) < mounts.index(bound)
+
+
 def test_missing_read_only_path_is_a_clear_error(tmp_path):
     """Does a read-only path that does not exist raise SandboxError naming it?"""
     with pytest.raises(SandboxError, match=r"do not exist: .*nowhere"):
@@ -102,8 +129,9 @@ def test_tmp_and_shm_are_size_limited_and_mounted_before_binds_under_tmp(tmp_pat
     mounts = _mounts(argv)
     tmpfs_at = mounts.index(("--tmpfs", None, "/tmp"))
     bind_at = mounts.index(("--bind", str(tmp_path / "work"), str(tmp_path / "work")))
-    assert tmpfs_at < bind_at < mounts.index(("--remount-ro", None, "/"))
-    assert mounts[-1] == ("--remount-ro", None, "/dev")
+    remounts = [i for i, m in enumerate(mounts) if m[0] == "--remount-ro"]
+    assert tmpfs_at < bind_at < remounts[0] and remounts == list(range(len(mounts) - len(remounts), len(mounts)))
+    assert {mounts[i][2] for i in remounts} >= {"/", "/dev"}
 
 
 def test_environment_is_small_and_explicit(tmp_path, monkeypatch):
@@ -142,8 +170,10 @@ def test_policy_refuses_secrets_relative_paths_and_non_strings():
     """Does Policy refuse a secret in env, a relative read-only path and a non-string value?"""
     with pytest.raises(ValueError, match="must not hand secrets to learner code: PGPASSWORD"):
         Policy(env={"PGPASSWORD": "x"})
-    with pytest.raises(ValueError, match="absolute paths, got data"):
+    with pytest.raises(ValueError, match="Policy.read_only needs absolute paths, got data"):
         Policy(read_only=("data",))
+    with pytest.raises(ValueError, match="Policy.hidden needs absolute paths, got key.json"):
+        Policy(hidden=("key.json",))
     with pytest.raises(ValueError, match="maps names to strings; not so for 'N'"):
         Policy(env={"N": 1})
 
@@ -177,3 +207,4 @@ def test_identity_files_name_one_user(tmp_path):
     folder = policy.write_identity(tmp_path / "etc")
     assert (folder / "passwd").read_text().splitlines()[0] == "learner:x:1000:1000:learner:/tmp/home:/bin/sh"
     assert (folder / "group").read_text().splitlines()[0] == "learner:x:1000:"
+    assert (folder / "empty").read_text() == ""

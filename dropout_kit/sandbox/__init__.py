@@ -19,9 +19,12 @@ What the sandbox isolates, and how
   (``sys.base_prefix``) and the venv (``sys.prefix``); the ``dropout_kit`` folder at its own
   path (``PYTHONPATH`` is its parent, which inside holds nothing else, so the kernel imports
   exactly the grader's package); and read-only folders the caller names (``Policy.read_only``:
-  a dataset, a dataset cache). Writable: the learner's folder (``workdir``, the kernel's cwd),
-  a private tmpfs on /tmp (and one on /dev/shm) of ``Limits.tmp_bytes`` each, with
-  ``HOME=/tmp/home``, and the folder of the kernel's socket files. Nothing else of the host
+  a dataset, a dataset cache). ``Policy.hidden`` files (a quiz key in the package) read as
+  empty, hidden folders as empty; /usr/share/datasets (Debian's datasets, FashionMNIST's test
+  labels among them) is always hidden unless ``read_only`` names a folder in it. Writable:
+  the learner's folder (``workdir``, the kernel's cwd), a private tmpfs on /tmp (and one on
+  /dev/shm) of ``Limits.tmp_bytes`` each, with ``HOME=/tmp/home``, and the folder of the
+  kernel's socket files. Nothing else of the host
   exists inside: not the repository (``solutions/``), the grading workspace (gradebook, other
   learners), /root (beyond the path to the Python install), the host's /tmp, /home, /sys,
   /etc/hosts, resolv.conf or /etc/ssl. The new root and /dev are remounted read-only.

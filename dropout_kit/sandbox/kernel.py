@@ -47,6 +47,12 @@ class _Manager(KernelManager):
 
     signal_kernel = run_sync(_async_signal_kernel)
 
+    async def _async_restart_kernel(self, now: bool = False, newports: bool = False, **kw) -> None:
+        # A restart would start a second sandbox behind this object's back (its cgroups, its watchdog).
+        raise SandboxError("a learner's kernel is not restarted in place: stop it and start a new one")
+
+    restart_kernel = run_sync(_async_restart_kernel)
+
 
 class SandboxedKernel:
     """A learner's kernel started by ``start_kernel``; as a context manager it stops on exit.

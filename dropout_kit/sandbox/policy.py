@@ -27,6 +27,9 @@ SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 # Not /etc/hosts or resolv.conf (no names resolve), not /etc/ssl (it holds private keys).
 ETC_PATHS = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives",
              "/etc/localtime")
+# Data, not system: Debian installs datasets here (dataset-fashion-mnist, with its test labels).
+# A kernel sees a dataset only where the caller binds one (Policy.read_only).
+HIDDEN_ALWAYS = ("/usr/share/datasets",)
 HOME = "/tmp/home"
 USER = "learner"
 # The sandbox's user: not root inside its user namespace, so it holds no capabilities there.
@@ -60,6 +63,8 @@ class Policy:
     """How a learner's kernel is started: in the sandbox (``isolate``) or as a plain local kernel.
 
     ``read_only``: extra host folders bound read-only at the same path (a dataset, a cache).
+    ``hidden``: files or folders inside the visible trees that must look empty inside (e.g. a
+    quiz key in the package); /usr/share/datasets always is, unless ``read_only`` names a part.
     ``env``: extra environment variables inside (never a secret of ``SECRET_ENV``).
     ``cgroups``: False skips cgroups even where writable, leaving processes and memory to the
     watchdog (tests use it; so can a host whose cgroups should not be touched).
@@ -70,12 +75,15 @@ class Policy:
     limits: Limits = Limits()
     env: Mapping[str, str] = field(default_factory=dict)
     cgroups: bool = True
+    hidden: tuple[Path, ...] = ()
 
     def __post_init__(self):
-        paths = tuple(Path(p) for p in self.read_only)
-        relative = [str(p) for p in paths if not p.is_absolute()]
-        if relative:
-            raise ValueError(f"Policy.read_only needs absolute paths, got {', '.join(relative)}")
+        for name in ("read_only", "hidden"):
+            paths = tuple(Path(p) for p in getattr(self, name))
+            relative = [str(p) for p in paths if not p.is_absolute()]
+            if relative:
+                raise ValueError(f"Policy.{name} needs absolute paths, got {', '.join(relative)}")
+            object.__setattr__(self, name, paths)
         env = dict(self.env)
         wrong = [repr(k) for k, v in env.items() if not (isinstance(k, str) and isinstance(v, str))]
         if wrong:
@@ -83,7 +91,6 @@ class Policy:
         secrets = sorted(SECRET_ENV & env.keys())
         if secrets:
             raise ValueError(f"Policy.env must not hand secrets to learner code: {', '.join(secrets)}")
-        object.__setattr__(self, "read_only", paths)
         object.__setattr__(self, "env", MappingProxyType(env))
 
 
@@ -105,12 +112,22 @@ def read_only_paths(policy: Policy) -> list[Path]:
     wanted = [Path(sys.base_prefix), Path(sys.prefix), package_dir(), *policy.read_only]
     # The same folder under its resolved name too: symlinks (a venv's python) point there.
     wanted += [p.resolve() for p in wanted]
+    hidden = hidden_paths(policy)
     kept: list[Path] = []
     for path in sorted(set(wanted), key=lambda p: (len(p.parts), str(p))):
         covering = [*map(Path, SYSTEM_PATHS), *kept]
-        if not any(path == c or c in path.parents for c in covering):
+        if not any(_within(path, c) for c in covering) or any(_within(path, h) for h in hidden):
             kept.append(path)
     return kept
+
+
+def hidden_paths(policy: Policy) -> list[Path]:
+    """The existing paths that look empty inside: /usr/share/datasets and ``policy.hidden``."""
+    return [p for p in (*map(Path, HIDDEN_ALWAYS), *policy.hidden) if p.exists()]
+
+
+def _within(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
 
 
 def sandbox_env(policy: Policy) -> dict[str, str]:
@@ -138,11 +155,12 @@ def host_env(policy: Policy) -> dict[str, str]:
 
 
 def write_identity(folder: Path) -> Path:
-    """Write the sandbox's /etc/passwd and /etc/group (one user, ``learner``) into ``folder``."""
+    """Write the sandbox's /etc/passwd and /etc/group (one user, ``learner``), and an empty file, into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "passwd").write_text(f"{USER}:x:{UID}:{UID}:{USER}:{HOME}:/bin/sh\n"
                                    "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n")
     (folder / "group").write_text(f"{USER}:x:{UID}:\nnogroup:x:65534:\n")
+    (folder / "empty").write_text("")  # what a hidden file shows
     return folder
 
 
@@ -174,7 +192,8 @@ def bwrap_argv(bwrap: str, command: Sequence[str], *, workdir: Path, ipc_dir: Pa
     """The bwrap command line that runs ``command`` in the sandbox ``policy`` describes.
 
     ``workdir`` (the cwd) and ``ipc_dir`` (the kernel's sockets) are the only writable host
-    folders; ``identity`` holds the files of ``write_identity``.
+    folders; ``identity`` holds the files of ``write_identity``; each ``hidden`` path is covered by an
+    empty file or an empty read-only tmpfs.
     """
     limits = policy.limits
     argv = [bwrap, *namespace_args(disable_userns=disable_userns)]
@@ -185,10 +204,20 @@ def bwrap_argv(bwrap: str, command: Sequence[str], *, workdir: Path, ipc_dir: Pa
              "--ro-bind", str(identity / "group"), "/etc/group"]
     argv += ["--dev", "/dev", "--size", str(limits.tmp_bytes), "--tmpfs", "/dev/shm", "--proc", "/proc",
              "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp", "--dir", HOME]
-    for path in read_only_paths(policy):
+    hidden = hidden_paths(policy)
+    read_only = read_only_paths(policy)
+    # Masks come after the binds they cover, and before a read-only path the caller named inside.
+    inside = [p for p in read_only if any(_within(p, h) for h in hidden)]
+    for path in [p for p in read_only if p not in inside]:
+        argv += ["--ro-bind", str(path), str(path)]
+    for path in hidden:
+        argv += ["--tmpfs", str(path)] if path.is_dir() else ["--ro-bind", str(identity / "empty"), str(path)]
+    for path in inside:
         argv += ["--ro-bind", str(path), str(path)]
     for path in (workdir, ipc_dir):
         argv += ["--bind", str(path), str(path)]
-    # The sandbox's own root and /dev are tmpfs folders bwrap made: nothing may be added to them.
-    argv += ["--chdir", str(workdir), "--remount-ro", "/", "--remount-ro", "/dev", "--", *command]
-    return argv
+    # The sandbox's own root, /dev and the masks are tmpfs bwrap made: nothing may be added to them.
+    argv += ["--chdir", str(workdir)]
+    for path in ["/", "/dev", *(str(p) for p in hidden if p.is_dir())]:
+        argv += ["--remount-ro", path]
+    return [*argv, "--", *command]
