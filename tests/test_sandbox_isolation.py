@@ -118,7 +118,7 @@ def test_installed_datasets_are_hidden(world):
     assert result.stdout.strip() == "[]"
 
 
-def test_a_dataset_named_read_only_is_visible(workdir):
+def test_a_dataset_named_read_only_is_visible(bwrap_sandbox, workdir):
     """Does a kernel whose policy binds a dataset folder read-only see its files (and cannot write there)?"""
     dataset = Path("/usr/share/datasets/fashion-mnist")
     if not dataset.is_dir():
