@@ -300,22 +300,31 @@ def test_every_check_catches_a_mistake():
 SOLUTION_CELL = SHADOWING.split("min = None\n")[1]
 
 
-@pytest.mark.parametrize("cell, finding", [
-    ("def helper(table):\n    return tuning.pick_rate(table)", "cell 24, line 2: uses tuning.pick_rate"),
-    ("from dropout_kit.tuning import standard_error", "imports standard_error from dropout_kit.tuning"),
-    ("rule = getattr(tuning, 'pick_rate')", 'looks up "pick_rate" with getattr'),
-    ("from dropout_kit.tuning.stats import pick_rate as rule", "imports pick_rate from dropout_kit.tuning.stats"),
-    ("se = tuning.stats.standard_error(best)", "uses tuning.stats.standard_error"),
+@pytest.mark.parametrize("cell, name, finding", [
+    ("def helper(table):\n    return tuning.pick_rate(table)", "helper", "cell 24, line 2: uses tuning.pick_rate"),
+    ("from dropout_kit.tuning import standard_error", "standard_error",
+     "imports standard_error from dropout_kit.tuning"),
+    ("rule = getattr(tuning, 'pick_rate')", "rule", 'looks up "pick_rate" with getattr'),
+    ("from dropout_kit.tuning.stats import pick_rate as rule", "rule", "imports pick_rate from dropout_kit.tuning.stats"),
+    ("se = tuning.stats.standard_error(best)", "se", "uses tuning.stats.standard_error"),
 ])
-def test_delegation_in_the_source_fails(cell, finding):
-    """Does the judge's reading of the learner's cells refuse each route to tuning.pick_rate or its SE,
-    even when the answers are right?"""
-    source = scan.join_cells([("23", SOLUTION_CELL), ("24", cell)])
+def test_delegation_in_the_source_fails(cell, name, finding):
+    """Does the judge's reading of the learner's cells refuse each route to tuning.pick_rate or its SE
+    that choose_p reaches, even when the answers are right?"""
+    uses = f"def choose_p(table):\n    return {name}"  # the learner's final definition reaches it
+    source = scan.join_cells([("23", SOLUTION_CELL), ("24", cell), ("25", uses)])
     verdict = check(choose_loops, source=source)
     assert [c.name for c in verdict.failed] == ["no_delegation"]
     message = verdict["no_delegation"].message
     assert message.startswith("write the computation yourself: the exercise is to compute what tuning.pick_rate "
                               "computes") and finding in message
+
+
+def test_comparing_with_the_reference_in_another_cell_is_allowed():
+    """Is a cell that only compares the learner's choose_p with tuning.pick_rate left out of the rule?"""
+    compare = "print(choose_p(smoke) == tuning.pick_rate(smoke))"
+    source = scan.join_cells([("23", SOLUTION_CELL), ("24", compare)])
+    assert check(choose_loops, source=source).passed
 
 
 def choose_calls_the_reference(table):
@@ -396,7 +405,8 @@ GOLDEN = {
     "smallest_within": lambda: golden.record(EX, choose_smallest_within, seed=7),
     "std_margin": lambda: golden.record(EX, choose_std_margin, seed=7),
     "delegation": lambda: golden.record(EX, choose_loops, seed=7, source=scan.join_cells(
-        [("23", SOLUTION_CELL), ("24", "def helper(table):\n    return tuning.pick_rate(table)")])),
+        [("23", SOLUTION_CELL), ("24", "def helper(table):\n    return tuning.pick_rate(table)"),
+         ("25", "def choose_p(table):\n    return helper(table)")])),
     "changed_claim": lambda: golden.record(EX, None, seed=7, reply_text=envelope_text(
         EX, choose_adds_a_key, wire.roundtrip(EX.new_requests(np.random.default_rng(7))))),
 }

@@ -306,25 +306,36 @@ def test_a_failed_verdict_renders_in_text_and_html():
 SOLUTION_CELL = SHADOWING.split("max = None\n")[1]
 
 
-@pytest.mark.parametrize("cell, finding", [
-    ("def helper(cm):\n    return metrics.precision_recall_f1(cm)", "cell 9, line 2: uses metrics.precision_recall_f1"),
-    ("from sklearn.metrics import precision_recall_fscore_support", "imports from sklearn.metrics"),
-    ("import sklearn", "imports sklearn"),
-    ("rule = getattr(metrics, 'precision_recall_f1')", 'looks up "precision_recall_f1" with getattr'),
-    ("table = metrics.per_class_table(cm, CLASSES)", "uses metrics.per_class_table"),
-    ("from dropout_kit.metrics import _ratio", "imports _ratio from dropout_kit.metrics"),
-    ("import importlib\nm = importlib.import_module('sklearn.metrics')", "imports sklearn.metrics at run time"),
-    ("def f(:\n    pass", "does not parse as Python"),
+@pytest.mark.parametrize("cell, name, finding", [
+    ("def helper(cm):\n    return metrics.precision_recall_f1(cm)", "helper",
+     "cell 9, line 2: uses metrics.precision_recall_f1"),
+    ("from sklearn.metrics import precision_recall_fscore_support", "precision_recall_fscore_support",
+     "imports from sklearn.metrics"),
+    ("import sklearn", "sklearn", "imports sklearn"),
+    ("rule = getattr(metrics, 'precision_recall_f1')", "rule", 'looks up "precision_recall_f1" with getattr'),
+    ("table = metrics.per_class_table(cm, CLASSES)", "table", "uses metrics.per_class_table"),
+    ("from dropout_kit.metrics import _ratio", "_ratio", "imports _ratio from dropout_kit.metrics"),
+    ("import importlib\nm = importlib.import_module('sklearn.metrics')", "m", "imports sklearn.metrics at run time"),
+    ("def f(:\n    pass", "cm", "does not parse as Python"),
 ])
-def test_delegation_in_the_source_fails(cell, finding):
-    """Does the judge's reading of the learner's cells refuse each route to the reference or scikit-learn,
-    even when the values are right?"""
-    source = scan.join_cells([("1", "from dropout_kit import metrics"), ("8", SOLUTION_CELL), ("9", cell)])
+def test_delegation_in_the_source_fails(cell, name, finding):
+    """Does the judge's reading of the learner's cells refuse each route to the reference or scikit-learn
+    that the graded function reaches, even when the values are right?"""
+    uses = f"def precision_recall_f1(cm):\n    return {name}"  # the learner's final definition reaches it
+    source = scan.join_cells([("1", "from dropout_kit import metrics"), ("8", SOLUTION_CELL), ("9", cell),
+                              ("10", uses)])
     verdict = check(prf_torch, source=source)
     assert [c.name for c in verdict.failed] == ["no_delegation"]
     message = verdict["no_delegation"].message
     assert message.startswith("write the computation yourself: the exercise is to compute what "
                               "metrics.precision_recall_f1 computes") and finding in message
+
+
+def test_comparing_with_the_reference_in_another_cell_is_allowed():
+    """Is a cell that only compares the learner's function with metrics.precision_recall_f1 left out of the rule?"""
+    compare = "print(precision_recall_f1(cm)[0] - metrics.precision_recall_f1(cm)[0])"
+    source = scan.join_cells([("1", "from dropout_kit import metrics"), ("8", SOLUTION_CELL), ("9", compare)])
+    assert check(prf_torch, source=source).passed
 
 
 def prf_calls_the_reference(cm):
@@ -438,7 +449,8 @@ GOLDEN = {
     "swapped": lambda: golden.record(EX, prf_swapped, seed=7),
     "nan_on_zero": lambda: golden.record(EX, prf_nan_on_zero, seed=7),
     "delegation": lambda: golden.record(EX, prf_torch, seed=7, source=scan.join_cells(
-        [("8", SOLUTION_CELL), ("9", "def helper(cm):\n    return metrics.precision_recall_f1(cm)")])),
+        [("8", SOLUTION_CELL), ("9", "def helper(cm):\n    return metrics.precision_recall_f1(cm)"),
+         ("10", "def precision_recall_f1(cm):\n    return helper(cm)")])),
     "forged_for_other_matrices": lambda: golden.record(EX, None, seed=7, reply_text=envelope_text(
         EX, prf_torch, wire.roundtrip(EX.new_requests(np.random.default_rng(8))))),
 }
