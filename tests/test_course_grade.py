@@ -183,7 +183,7 @@ def test_a_dead_kernel_fails_with_the_reason(fault_run):
     report, _ = fault_run
     row = result(report, "exits_python", LESSON)
     assert (row.status, row.score) == (FAILED, None)
-    assert row.reason.startswith("kernel died: before cell 4"), row.reason
+    assert row.reason.startswith("kernel died: in cell 3"), row.reason
 
 
 def test_corrupt_json_fails_with_the_reason(fault_run):
