@@ -268,6 +268,51 @@ def test_reset_parameters_reinitialises_every_layer_reproducibly():
     assert all(torch.equal(a, b) for a, b in zip(after, model.parameters()))
 
 
+def test_reset_parameters_changes_every_parameter_of_a_trained_mlp():
+    """After a reset, does every parameter of a (perturbed, as if trained) MLP differ from before?"""
+    model = build_mlp((0.2, 0.5))
+    with torch.no_grad():
+        for w in model.parameters():
+            w.add_(1.0)
+    trained = {name: w.clone() for name, w in model.named_parameters()}
+    assert tuning.parameters_without_reset(model) == []
+    tuning.reset_parameters(model)
+    assert [name for name, w in model.named_parameters() if torch.equal(w, trained[name])] == []
+
+
+def attention_model() -> nn.Module:
+    return nn.Sequential(nn.Linear(8, 16), nn.TransformerEncoderLayer(16, 2, dim_feedforward=32, batch_first=True))
+
+
+def test_parameters_without_reset_finds_multihead_attention_weights():
+    """Are MultiheadAttention's in_proj weight and bias (reached by no public reset_parameters) listed, and only they?
+
+    The reference is PyTorch itself: a loop calling reset_parameters() wherever it exists leaves
+    exactly those parameters as they were.
+    """
+    model = attention_model()
+    assert not hasattr(nn.MultiheadAttention, "reset_parameters")
+    missed = tuning.parameters_without_reset(model)
+    assert missed == ["1.self_attn.in_proj_weight", "1.self_attn.in_proj_bias"]
+    with torch.no_grad():
+        for w in model.parameters():
+            w.add_(1.0)
+    trained = {name: w.clone() for name, w in model.named_parameters()}
+    for module in model.modules():
+        if hasattr(module, "reset_parameters"):
+            module.reset_parameters()
+    assert [name for name, w in model.named_parameters() if torch.equal(w, trained[name])] == missed
+
+
+def test_reset_parameters_refuses_a_model_it_cannot_fully_reset_and_leaves_it_untouched():
+    """Does reset_parameters refuse a model with MultiheadAttention, naming the parameters and the remedy, and change nothing?"""
+    model = attention_model()
+    before = {name: w.clone() for name, w in model.named_parameters()}
+    with pytest.raises(ValueError, match=r"in_proj_weight.*MultiheadAttention.*build a new model"):
+        tuning.reset_parameters(model)
+    assert all(torch.equal(w, before[name]) for name, w in model.named_parameters())
+
+
 def test_set_dropout_rates_per_layer_and_errors():
     """Does set_dropout_rates set each nn.Dropout's p in order, and refuse a wrong count or rate?"""
     model = DropoutMLP((0.2, 0.5))
