@@ -13,8 +13,13 @@ This preprocessor takes the place of nbgrader's ``Execute`` in autograding (both
    the probe call (``exercises.kernel.call_code``), takes the reply as data, and runs the
    exercise's judge here, in the grader's process, on the learner's code as text. The
    verdict becomes the cell's output: a verdict display, plus an error when it failed, so
-   that nbgrader's ``SaveAutoGrades`` gives the points exactly when the judge passed it;
-4. the kernel and every process of its sandbox are ended.
+   that nbgrader's ``SaveAutoGrades`` gives the points exactly when the judge passed it.
+   Only a probe call answered by exactly one reply, and ending normally, is judged on it: a
+   second reply (a hook of the notebook publishing its own) or a reply followed by an error
+   (the probe stopped after a forged reply) fails the verdict and flags the lesson for
+   tampering;
+4. a sandbox limit reached (processes, memory, the kernel's log) stops the lesson at the next
+   cell; at the end the kernel and every process of its sandbox are ended.
 
 The verdicts and findings (timeouts, limits hit, a dead kernel, a missing judge) go to
 ``FlagFindings``, which records them in the notebook's metadata under ``dropout_course`` and
@@ -97,6 +102,25 @@ class _Run:
         self.kernel.stop()
 
 
+def choose_reply(replies: list[str], *, finished: bool = True, error: str = "") -> tuple[str | None, str, bool]:
+    """The probe's reply to one probe call, or why none is taken: ``(reply, problem, tampering)``.
+
+    The probe publishes exactly one reply, as the last thing it does, and catches the learner's
+    exceptions itself. So a second reply (a hook publishing its own), or a reply followed by an
+    error (something stopped the probe after publishing a reply of its own), is tampering, and
+    a reply from a call that did not finish is not taken either.
+    """
+    if len(replies) > 1:
+        return None, (f"{len(replies)} probe replies came for one call: something in the notebook "
+                      "publishes replies of its own, so none is taken"), True
+    if replies and error:
+        return None, (f"a reply came, but then the probe call failed ({error[:200]}): something in the "
+                      "notebook published a reply and stopped the probe, so it is not taken"), True
+    if replies and not finished:
+        return None, "the probe call did not finish, so its reply is not taken", False
+    return (replies[0] if replies else None), "", False
+
+
 class TrustedExecute(NbGraderPreprocessor):
     """Execute a submission in a sandboxed kernel; test cells are judged in this process."""
 
@@ -134,6 +158,10 @@ class TrustedExecute(NbGraderPreprocessor):
             run.halt(f"timeout: the lesson ran over its {run.lesson_timeout:g} s limit before cell {index}")
         if not run.stopped and not run.kernel.is_alive():
             run.halt(f"kernel died: before cell {index} (a crash, os._exit, or a sandbox limit)")
+        if not run.stopped and run.kernel.findings:
+            # The lesson fails on a limit anyway; a fork bomb or a memory hog left running would only slow
+            # the other learners' grading until the lesson's time limit.
+            run.halt(f"limit: the sandbox reached a limit before cell {index}, so the lesson stopped there")
         timeout = max(0.0, min(left, run.cell_timeout))
         if is_test_cell(cell):
             grade_id = _meta(cell).get("grade_id", "")
@@ -185,7 +213,11 @@ class TrustedExecute(NbGraderPreprocessor):
             missing = f"checking `{exercise.target}` failed in your notebook: {result.error[:500]}"
         else:
             missing = f"no reply came from the probe of `{exercise.target}`"
-        reply = result.replies[-1] if result.replies else None
+        reply, problem, tampering = choose_reply(result.replies, finished=result.finished, error=result.error)
+        if problem:
+            missing = f"checking `{exercise.target}`: {problem}"
+        if tampering:
+            run.findings.append(f"tampering: {problem} (test cell {grade_id})")
         return exercise.decide(requests, reply, source=run.code, missing=missing)
 
     def _policy(self, lesson: str):
