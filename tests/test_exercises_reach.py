@@ -80,3 +80,66 @@ def test_self_study_and_grading_agree_on_a_comparison_cell():
         return x.mul_(mask) if inplace else x * mask
 
     assert exercises.check("dropout_function", dropout, source=source).passed
+
+
+FORGED_RESPOND = ("3", "from dropout_kit.exercises import kernel as probe_kernel\n"
+                       "def _forged(key, obj, payload):\n    return F.dropout(obj, 0.5)\n"
+                       "probe_kernel.respond = _forged")
+HOOK = ("3", "def _after(result):\n    publish(F.dropout(x))\n"
+             "get_ipython().events.register('post_run_cell', _after)")
+
+
+@pytest.mark.parametrize("cells, expected", [
+    ([IMPORTS, OWN, FORGED_RESPOND], "cell 3, line 3: uses F.dropout"),
+    ([IMPORTS, OWN, HOOK], "cell 3, line 2: uses F.dropout"),
+    ([IMPORTS, OWN, ("3", "get_ipython().events.register('post_run_cell', lambda r: F.dropout(x))")],
+     "cell 3, line 1: uses F.dropout"),
+    ([IMPORTS, OWN, ("3", "import threading\ndef _later():\n    return F.dropout(x)\n"
+                          "threading.Thread(target=_later).start()")], "cell 3, line 3: uses F.dropout"),
+    ([IMPORTS, OWN, ("3", "class _Finalizer:\n    def __del__(self):\n        probe_kernel.respond = F.dropout\n"
+                          "_Finalizer()")], "cell 3, line 3: uses F.dropout"),
+    ([IMPORTS, OWN, ("3", "def _fake(*args):\n    return F.dropout(x)\nget_ipython().display_pub.publish = _fake")],
+     "cell 3, line 2: uses F.dropout"),
+    ([IMPORTS, OWN, ("3", "probe_kernel.__setattr__('respond', lambda key, obj, payload: F.dropout(obj))")],
+     "cell 3, line 1: uses F.dropout"),
+    ([IMPORTS, OWN, ("3", "def _swap():\n    global dropout\n    dropout = F.dropout\n_swap()")],
+     "cell 3, line 3: uses F.dropout"),
+    ([IMPORTS, OWN, ("3", "import functools\n@functools.lru_cache\ndef _impl():\n    return F.dropout")],
+     "cell 3, line 4: uses F.dropout"),
+    ([IMPORTS, OWN, ("3", "ref = F.dropout"), ("4", "def _after(r):\n    globals()['re' + 'f'](r)\n"
+                                                     "get_ipython().events.register('post_run_cell', _after)")],
+     "cell 3, line 1: uses F.dropout"),
+])
+def test_code_that_can_run_during_the_probe_is_read(cells, expected):
+    """Are hooks, replacements of the probe's code (by assignment, by __setattr__, of a call's result), threads,
+    finalizers, global rebindings and decorated functions read, though the graded function never calls them
+    (they can forge the probe's reply)?"""
+    assert expected in found(cells)
+
+
+@pytest.mark.parametrize("decoy", ["_ = [dropout for dropout in ()]", "lambda dropout: dropout",
+                                   "def other(dropout=1):\n    dropout = 2"])
+def test_names_of_comprehensions_and_functions_are_their_own(decoy):
+    """Does a comprehension variable or a parameter named like the target leave the real definition counted?"""
+    delegating = ("2", "def dropout(x, p=0.5, training=True, inplace=False):\n    return F.dropout(x, p)")
+    assert "cell 2, line 2: uses F.dropout" in found([IMPORTS, delegating, ("3", decoy)])
+
+
+def test_a_definition_inside_a_block_counts():
+    """Does a def inside an if block, the notebook's last definition of the target, count?"""
+    block = ("3", "if True:\n    def dropout(x, p=0.5, training=True, inplace=False):\n        return F.dropout(x, p)")
+    assert found([IMPORTS, OWN, block]) == ["cell 3, line 3: uses F.dropout"]
+
+
+def test_a_helper_only_called_at_once_is_not_the_graded_code():
+    """Is a helper that compares with F.dropout, defined and called in a cell of its own, left out of the rule?"""
+    compare = ("3", "def compare(x):\n    return torch.equal(dropout(x, 0.0), F.dropout(x, 0.0))\n"
+                    "print(compare(torch.ones(3)))")
+    assert found([IMPORTS, OWN, compare]) == []
+
+
+def test_a_class_only_built_is_not_the_graded_functions_code():
+    """Is a layer derived from nn.Dropout (the layer exercise's fault) left out of the function's rule?"""
+    layer = ("3", "class Dropout(nn.Dropout):\n    pass")
+    assert found([IMPORTS, OWN, layer]) == []
+    assert found([IMPORTS, OWN, layer], target="Dropout") == ["cell 3, line 1: uses nn.Dropout"]
