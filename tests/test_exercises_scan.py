@@ -58,6 +58,26 @@ def test_forbidden_modules_and_unreadable_cells():
     ]
 
 
+@pytest.mark.parametrize("code, expected", [
+    ('f = getattr(F, "drop" + "out")', "looks up a name built at run time on F (getattr)"),
+    ("f = getattr(torch.nn.functional, name)", "looks up a name built at run time on torch.nn.functional (getattr)"),
+    ("exec(code)", "runs code given as text (exec)"),
+    ("f = eval('F.drop' + 'out')", "runs code given as text (eval)"),
+    ("m = importlib.import_module(name)", "imports a module whose name is built at run time (import_module)"),
+    ("f = F.__dict__[name]", "reads F as a dict (__dict__)"),
+    ("f = vars(F)[name]", "reads F as a dict (vars)"),
+])
+def test_code_known_only_at_run_time_is_unreadable(code, expected):
+    """Are exec, eval, and names or modules built at run time reported as code the grader cannot read?"""
+    assert ("dynamic", f"cell 5, line 1: {expected}") in found([("5", code)], attrs=DROPOUT)
+
+
+def test_run_time_names_on_the_learners_own_objects_are_fine():
+    """Are getattr and vars on the learner's own objects (not modules) left alone?"""
+    assert found([("5", "value = getattr(model, name)\nprint(vars(model))\nsetting = getattr(self, key)")],
+                 attrs=DROPOUT) == []
+
+
 def test_roots_name_modules_the_source_does_not_import():
     """Are names given as roots (a lesson's own imports) read as modules, and others left alone?"""
     cells = [("9", "y = metrics.precision_recall_f1(cm)\nz = table.precision_recall_f1")]

@@ -87,12 +87,13 @@ def check_from_scratch(source: str | None, library_calls: list[str], mro: tuple[
     """Fail when the source uses PyTorch's dropout, the class derives from it, or the probe saw it run.
 
     Deterministic: the source is read as text (``scan.findings``), never run. A cell the scan
-    cannot read (it does not parse, or it registers an IPython input transformer) fails too,
-    because the grader cannot tell what it does.
+    cannot read (it does not parse, it registers an IPython input transformer, or its meaning is
+    only known at run time: ``exec``, a name built at run time) fails too, because the grader
+    cannot tell what it does.
     """
     reasons = []
     for finding in scan.findings(source, attrs=FORBIDDEN):
-        if finding.kind in ("unparseable", "transformer"):
+        if finding.kind in ("unparseable", "transformer", "dynamic"):
             reasons.append(f"the grader cannot read your code: {finding}")
         else:
             reasons.append(f"{finding}")

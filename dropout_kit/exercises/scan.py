@@ -11,10 +11,16 @@ from one, ``from m import name`` of one, ``getattr(m, "name")`` and ``__import__
 ``importlib.import_module`` with a literal name, imports of forbidden modules, cells that do
 not parse as Python (the scan cannot read them), and registering IPython input transformers
 (which change what a cell means). Bodies of cell magics (``%%time``, ``%%capture``,
-``%%writefile``) are read too. What it cannot catch: a name built at run time
-(``getattr(F, "drop" + "out")``), code fetched or decoded at run time. The probe's run-time
-detector (``detect.py``) sees some of those in self-study, but it runs in the learner's
-process and can be undone there; the autograder's README states this limit.
+``%%writefile``) are read too. Code whose meaning is only known at run time is reported as
+unreadable ("dynamic"): ``exec``, ``eval`` and ``compile``; ``getattr`` of a module with a name
+that is not a literal (``getattr(F, "drop" + "out")``); ``__import__`` / ``import_module`` of a
+name that is not a literal; a module's ``__dict__`` or ``vars(module)``.
+
+What it cannot catch: a name built at run time and looked up in a way this list does not name
+(``operator.attrgetter("drop" + "out")(F)``, a loop over ``inspect.getmembers(F)``), or code
+fetched at run time. The probe's run-time detector (``detect.py``) sees calls of the forbidden
+functions, in self-study and in grading, but it runs in the learner's process and can be undone
+there: such a learner passes the source rules. The autograder's README states this limit.
 
 ``source`` is text; cells are separated by lines ``# %% cell N`` (the grader writes them),
 and a finding names its cell and line.
@@ -33,6 +39,8 @@ USUAL_ROOTS = frozenset({"torch", "nn", "F", "functional", "np", "numpy", "sklea
 TRANSFORMER_ATTRS = frozenset({"input_transformers_cleanup", "input_transformers_post", "input_transformer_manager",
                                 "register_magic_function", "register_magics"})
 _PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug", "writefile", "file"})
+# Builtins that run code given as text: what it does is known only at run time.
+_RUNS_TEXT = frozenset({"exec", "eval", "compile"})
 
 
 @dataclass(frozen=True)
@@ -41,7 +49,7 @@ class Finding:
 
     cell: str
     line: int
-    kind: str  # "name", "module", "unparseable", "transformer"
+    kind: str  # "name", "module", "unparseable", "transformer", "dynamic"
     what: str
 
     def __str__(self) -> str:
@@ -105,6 +113,11 @@ class _Reader(ast.NodeVisitor):
     def forbidden_module(self, name: str) -> bool:
         return any(name == m or name.startswith(m + ".") for m in self.modules)
 
+    def module(self, node: ast.AST) -> str | None:
+        """``node`` as dotted text when it is reached through a module (``F``, ``torch.nn``), else None."""
+        chain = _chain(node)
+        return ".".join(chain) if chain is not None and chain[0] in self.roots else None
+
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
             if self.forbidden_module(alias.name):
@@ -128,6 +141,8 @@ class _Reader(ast.NodeVisitor):
             if bad:
                 self.add(node, "name", f"uses {'.'.join(chain)}")
                 return  # one finding per chain, not one per prefix
+            if node.attr == "__dict__":
+                self.add(node, "dynamic", f"reads {'.'.join(chain[:-1])} as a dict (__dict__)")
         if node.attr in TRANSFORMER_ATTRS:
             self.add(node, "transformer", f"changes how IPython reads cells ({node.attr})")
         self.generic_visit(node)
@@ -137,10 +152,18 @@ class _Reader(ast.NodeVisitor):
         literal = _literal(node.args[1]) if func[-1:] == ["getattr"] and len(node.args) > 1 else None
         if literal in self.attrs:
             self.add(node, "name", f'looks up "{literal}" with getattr')
+        elif func[-1:] == ["getattr"] and len(node.args) > 1 and literal is None and self.module(node.args[0]):
+            self.add(node, "dynamic", f"looks up a name built at run time on {self.module(node.args[0])} (getattr)")
         if func[-1:] in (["__import__"], ["import_module"]) and node.args:
             name = _literal(node.args[0])
             if name and (self.forbidden_module(name) or any(p in self.attrs for p in name.split("."))):
                 self.add(node, "module", f"imports {name} at run time")
+            elif name is None:
+                self.add(node, "dynamic", f"imports a module whose name is built at run time ({func[-1]})")
+        if isinstance(node.func, ast.Name) and node.func.id in _RUNS_TEXT:
+            self.add(node, "dynamic", f"runs code given as text ({node.func.id})")
+        if func == ["vars"] and node.args and self.module(node.args[0]):
+            self.add(node, "dynamic", f"reads {self.module(node.args[0])} as a dict (vars)")
         callee = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
         if callee == "run_cell_magic":  # get_ipython().run_cell_magic(name, line, body)
             self.cell_magic(node)
