@@ -86,10 +86,13 @@ c.TrustedExecute.sandbox = True
 c.TrustedExecute.data_lessons = ["07_metrics"]
 # Feedback HTML must not show hidden tests: remove their text (ClearHiddenTests) and withhold
 # the outputs and tracebacks of cells that had any (WithholdHiddenTestOutputs), which would
-# otherwise quote the hidden lines.
+# otherwise quote the hidden lines. Nor may it carry live markup from a learner: markdown the
+# learner wrote or changed is shown as text (MarkdownAsText); outputs are already plain text and
+# images (TrustedExecute keeps no HTML), and nbconvert escapes code and raw cells.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "dropout_kit.course.preprocessors.WithholdHiddenTestOutputs",
+    "dropout_kit.course.preprocessors.MarkdownAsText",
     "nbgrader.preprocessors.ClearHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]

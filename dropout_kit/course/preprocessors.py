@@ -13,6 +13,8 @@ Each is named in ``autograder/nbgrader_config.py``, at the step where it runs:
   the gradebook when anything went wrong, so that plain ``nbgrader`` users see it too.
 - ``WithholdHiddenTestOutputs`` (feedback): cells with hidden tests show their result, not
   their outputs or tracebacks, which would quote the hidden lines.
+- ``MarkdownAsText`` (feedback): markdown the learner wrote or changed is shown as text, so that
+  no ``<script>``, ``onerror=`` or ``javascript:`` link of theirs is live in the feedback HTML.
 
 Findings go into the notebook's metadata under ``dropout_course``, where ``grade`` reads them.
 """
@@ -162,3 +164,28 @@ class WithholdHiddenTestOutputs(NbGraderPreprocessor):
             text = f"Output withheld: this test cell has hidden tests. Result: {result}.\n"
             cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
         return cell, resources
+
+
+class MarkdownAsText(NbGraderPreprocessor):
+    """Show the learner's own markdown in the feedback as text, never as HTML.
+
+    nbconvert renders markdown with whatever HTML it holds, and feedback pages are opened in
+    browsers (the instructor's too): a learner's ``<script>``, ``<img onerror=...>`` or
+    ``[link](javascript:...)`` would run there. The lesson's own markdown cells (as in
+    solutions/) are rendered as usual; any other markdown cell becomes an indented code block,
+    which the renderer escapes, and loses its attachments.
+    """
+
+    def preprocess(self, nb, resources):
+        given = {c.source for c in _source_notebook(self, resources).cells if c.cell_type == "markdown"}
+        for cell in nb.cells:
+            if cell.cell_type == "markdown" and cell.source not in given:
+                cell.source = as_text(cell.source)
+                cell.pop("attachments", None)
+        return nb, resources
+
+
+def as_text(markdown: str) -> str:
+    """``markdown`` as a markdown code block (every line indented), headed by a note: it renders as plain text."""
+    lines = markdown.splitlines() or [""]
+    return "*Your markdown, shown as text:*\n\n" + "\n".join("    " + line for line in lines)
