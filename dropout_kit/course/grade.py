@@ -11,6 +11,7 @@ the test cells whose judge passed them; the gradebook's score must agree, or the
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import shutil
 import time
@@ -28,6 +29,9 @@ from dropout_kit.optional import require
 LAYOUTS = "SUBMISSIONS_DIR/<learner>/<lesson>.ipynb or nbgrader's submitted/<learner>/<lesson>/<lesson>.ipynb"
 # nbgrader uses learner ids in file globs and regular expressions: keep them plain.
 _LEARNER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")
+# A handed-in notebook larger than this is refused unread: honest ones are far smaller (lesson 07 with
+# its outputs and plots is about 1 MB), and the grader parses a notebook in its own memory.
+MAX_NOTEBOOK_BYTES = 64 * 2**20
 # A grading process may outlive its lesson's limit (CourseLimits.notebook_timeout, which bounds the
 # learner's kernel) by this much, for the judges' own work (lesson 05 trains networks) and the
 # feedback; past it, it is killed.
@@ -198,6 +202,9 @@ def _start_lesson(config, out: Path, learner: str, lesson, path: Path | None, li
         return LessonResult(learner, lesson.name, 0.0, lesson.max_score, MISSING, "no notebook submitted")
     if not _LEARNER_ID.match(learner):
         return result(FAILED, "learner folder name must be letters, digits and . _ - @ only; rename it")
+    problem = _unreadable(path, lesson.name)
+    if problem:
+        return result(FAILED, problem)
     try:
         read_notebook(path)
     except NotebookError as exc:
@@ -206,6 +213,21 @@ def _start_lesson(config, out: Path, learner: str, lesson, path: Path | None, li
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(path, dest / f"{lesson.name}.ipynb")
     return worker.start(config, lesson.name, learner, limit=limit, logs=out / "logs")
+
+
+def _unreadable(path: Path, lesson: str) -> str:
+    """Why a handed-in notebook is not read at all (a symbolic link, too large), or ''."""
+    # A link could hand in any file the grader can read (the solutions, another learner's notebook).
+    steps = [path, path.parent] + ([path.parent.parent] if path.parent.name == lesson else [])
+    link = next((p for p in steps if p.is_symlink()), None)
+    if link is not None:
+        return (f"{link} is a symbolic link (to {os.readlink(link)}), not a notebook handed in: "
+                "put the learner's own file there")
+    size = path.stat().st_size
+    if size > MAX_NOTEBOOK_BYTES:
+        return (f"the notebook has {size / 2**20:.0f} MB, more than the {MAX_NOTEBOOK_BYTES / 2**20:.0f} MB "
+                "the grader reads: clear its outputs (Edit > Clear Outputs of All Cells), save, and hand it in again")
+    return ""
 
 
 def _with_scores(config, results: list[LessonResult], verdicts: dict) -> list[LessonResult]:

@@ -32,6 +32,8 @@ def read_notebook(path: Path) -> NotebookNode:
             f"{path} is not a notebook: invalid JSON at line {exc.lineno}, column {exc.colno} "
             f"({exc.msg}); {REMEDY}"
         ) from None
+    except RecursionError:  # JSON nested thousands deep: no notebook is, and it must not crash a caller
+        raise NotebookError(f"{path} is not a notebook: its JSON is nested too deeply; {REMEDY}") from None
     if not isinstance(data, dict) or data.get("nbformat") != 4:
         raise NotebookError(f"{path} is not a version 4 Jupyter notebook; {REMEDY}")
     if not isinstance(data.get("cells"), list) or not data["cells"]:
