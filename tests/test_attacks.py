@@ -38,6 +38,7 @@ from attack_catalogue import (L02, L03, L07, LESSONS, Learner, file_attacks, har
 from attack_notebooks import digests, load, write
 from dropout_catalogue import dropout_bernoulli
 from nbgrader.api import Grade, Gradebook
+from test_course_grade import marker_processes
 
 from dropout_kit import exercises
 from dropout_kit.course import grade, release
@@ -265,18 +266,6 @@ def test_no_file_of_another_learner_or_of_the_course_changed(attack_run):
     for step in ("submitted", "autograded"):
         assert "pwned" not in (run.out / step / "victim" / L03 / f"{L03}.ipynb").read_text()
     assert "'written'" not in printed(run, "rewrite_others_03", L03)
-
-
-def marker_processes(marker: str) -> list:
-    """Processes whose command line holds ``marker`` (what a learner's kernel started)."""
-    found = []
-    for process in psutil.process_iter(["cmdline"]):
-        try:
-            if marker in " ".join(process.info["cmdline"] or []):
-                found.append(process)
-        except psutil.Error:
-            pass
-    return found
 
 
 @pytest.mark.parametrize("run_name", ["attack_run", "limit_run"])
