@@ -71,3 +71,32 @@ def build_mlp(p: float | Sequence[float] = 0.0) -> nn.Module:
     if p1 == 0.0 and p2 == 0.0:
         return BaselineMLP()
     return DropoutMLP((p1, p2))
+
+
+SITES = ("input", "hidden1", "hidden2", "logits")
+
+
+class SiteDropoutMLP(BaselineMLP):
+    """``BaselineMLP`` with ``nn.Dropout`` at any of four sites: input pixels, each hidden ReLU, logits.
+
+    Every placement of dropout in the baseline is one of these four (dropout just before a
+    ReLU acts as dropout just after it). Lesson 05's judge trains this model with the rates it
+    measured in the learner's ``Net``; lesson 05's sweep trains it for designs to compare.
+    """
+
+    def __init__(self, p: Sequence[float] = (0.0, 0.0, 0.0, 0.0)) -> None:
+        super().__init__()
+        rates = tuple(p)
+        if len(rates) != len(SITES):
+            raise ValueError(f"give one rate per site {SITES}, got {len(rates)}: {rates}")
+        for rate in rates:
+            if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate <= 1.0:
+                raise ValueError(f"dropout probability has to be between 0 and 1, but got {rate!r}")
+        self.rates = tuple(float(r) for r in rates)
+        self.dropout = nn.ModuleList(nn.Dropout(r) for r in self.rates)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.dropout[0](self.flatten(x))
+        x = self.dropout[1](torch.relu(self.fc1(x)))
+        x = self.dropout[2](torch.relu(self.fc2(x)))
+        return self.dropout[3](self.fc3(x))

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from dropout_kit.models import BaselineMLP, DropoutMLP, build_mlp
+from dropout_kit.models import BaselineMLP, DropoutMLP, SiteDropoutMLP, build_mlp
 
 
 def test_baseline_is_the_tutorials_network():
@@ -39,3 +39,23 @@ def test_bad_rates_are_refused(bad):
     """Are rates outside [0, 1], NaN, or the wrong count refused with a clear message?"""
     with pytest.raises(ValueError, match="dropout probability|one per hidden layer"):
         build_mlp(bad)
+
+
+def test_site_dropout_mlp_drops_at_each_site_and_nowhere_else():
+    """Does SiteDropoutMLP put each rate at its site (input, hidden 1, hidden 2, logits), the baseline in eval mode?"""
+    base, sites = BaselineMLP(), SiteDropoutMLP((0.1, 0.2, 0.3, 0.4))
+    sites.load_state_dict(base.state_dict())
+    assert [d.p for d in sites.dropout] == [0.1, 0.2, 0.3, 0.4] and sites.rates == (0.1, 0.2, 0.3, 0.4)
+    x = torch.rand(8, 1, 28, 28)
+    assert torch.equal(base.eval()(x), sites.eval()(x))
+    torch.manual_seed(0)
+    logits_only = SiteDropoutMLP((0, 0, 0, 0.5)).train()(torch.zeros(4000, 1, 28, 28))
+    kept = logits_only != 0  # with zero input only the logits' mask can zero an output
+    assert 0.45 < kept.float().mean() < 0.55  # Binomial(40000, 0.5): 5 points is > 20 standard deviations
+
+
+@pytest.mark.parametrize("bad", [(0.1, 0.2), (0, 0, 0, 1.5), (0, 0, 0, float("nan")), (0, 0, 0, True)])
+def test_site_rates_are_refused_when_malformed(bad):
+    """Are a wrong number of site rates, or a rate outside [0, 1], refused with a clear message?"""
+    with pytest.raises(ValueError, match="one rate per site|dropout probability"):
+        SiteDropoutMLP(bad)
