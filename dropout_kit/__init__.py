@@ -16,7 +16,9 @@ Modules, one concern each:
 - ``plots``    learning curves, masks, sweeps, confusion matrices
 - ``checks``   checkers for a learner's dropout function and module
 - ``quiz``     the quiz questions and their immediate feedback
-- ``grading``  grading of the FashionMNIST experiment
+- ``recipe``   the overfitting regime's fixed training recipe (lessons 04-08)
+- ``exercises`` graded exercises as probe and judge (lesson 05: ``exercises.experiment``)
+- ``verdict``  the one result type of every judge
 - ``tuning``   rate sweeps and cross-validation
 - ``course``   nbgrader release / grade / check for instructors
 - ``cli``      the ``dropout-kit`` command

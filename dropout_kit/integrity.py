@@ -1,16 +1,17 @@
 """Refuse to grade when a submission replaced a function that the checkers rely on.
 
 A learner's cell runs in the same kernel as the test cells, so ``torch.allclose = lambda *a, **k:
-True`` would make every comparison pass, and ``grading.grade_experiment = ...`` would replace
-the grader itself. This module keeps references to those functions, taken when it is first
-imported (``dropout_kit.grading`` and ``dropout_kit.metric_checks`` import it, in the first
-cells of lessons 05 and 07, before any learner code runs), and ``verify()`` raises
+True`` would make every comparison pass, and ``metric_checks.check_precision_recall_f1 = ...``
+would replace a checker itself. This module keeps references to those functions, taken when it
+is first imported (``dropout_kit.metric_checks`` imports it, in the first cells of lesson 07,
+before any learner code runs), and ``verify()`` raises
 ``TamperingError`` when one of them was replaced, when a ``dropout_kit`` function no longer
 runs the code in its file on disk, or when a name that a ``dropout_kit`` file imports from the
 package (a subpackage's re-exports, a checker's reference function) is no longer that object.
 
-Called first by ``dropout_kit.grading.grade_experiment`` (before its rules) and by the graders
-of ``dropout_kit.metric_checks``. The lesson-02 checkers (``dropout_kit.checks``) and the quiz
+Called by the graders of ``dropout_kit.metric_checks``. Lesson 05's exercises
+(``dropout_kit.exercises.experiment``) do not need it: their judge decides from the probe's data
+alone, in the grader's own process. The lesson-02 checkers (``dropout_kit.checks``) and the quiz
 (``dropout_kit.quiz``) do not call it: a whole check takes about 10 ms and ``verify()`` about
 40 ms, and the quiz does not import torch at all. For those lessons the grader's static scan of
 each submission (``dropout_kit.course.tamper``) is the layer that refuses a replaced
