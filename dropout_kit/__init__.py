@@ -14,7 +14,7 @@ Modules, one concern each:
 - ``experiment`` the ``dropout-kit experiment`` job
 - ``integrity`` refuses grading when a submission replaced what checkers use
 - ``plots``    learning curves, masks, sweeps, confusion matrices
-- ``checks``   checkers for a learner's dropout function and module
+- ``exercises`` graded exercises as probe and judge (lesson 02: ``from_scratch``)
 - ``quiz``     the quiz questions and their immediate feedback
 - ``recipe``   the overfitting regime's fixed training recipe (lessons 04-08)
 - ``exercises`` graded exercises as probe and judge (lesson 05: ``exercises.experiment``)

@@ -9,14 +9,10 @@ before any learner code runs), and ``verify()`` raises
 runs the code in its file on disk, or when a name that a ``dropout_kit`` file imports from the
 package (a subpackage's re-exports, a checker's reference function) is no longer that object.
 
-Called by the graders of ``dropout_kit.metric_checks``. Lesson 05's exercises
-(``dropout_kit.exercises.experiment``) do not need it: their judge decides from the probe's data
-alone, in the grader's own process. The lesson-02 checkers (``dropout_kit.checks``) and the quiz
-(``dropout_kit.quiz``) do not call it: a whole check takes about 10 ms and ``verify()`` about
-40 ms, and the quiz does not import torch at all. For those lessons the grader's static scan of
-each submission (``dropout_kit.course.tamper``) is the layer that refuses a replaced
-``torch.allclose`` or checker. Either way it is one layer among two, because code in the kernel
-can, with enough effort, defeat any check that runs in the same kernel.
+Called by the graders of ``dropout_kit.metric_checks``. The probe-and-judge exercises
+(``dropout_kit.exercises``: lessons 02, 03 and 05) do not call it: their judges decide from the
+probe's data alone, in the grader's own process. Where it is used it is one layer among others,
+because code in the kernel can, with enough effort, defeat any check that runs in the same kernel.
 """
 
 from __future__ import annotations

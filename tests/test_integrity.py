@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
-import dropout_kit.checks as checks
 import dropout_kit.integrity as integrity_module
 import dropout_kit.metric_checks as metric_checks
 import dropout_kit.metric_checks.choose as choose
+import dropout_kit.metric_checks.prf as prf
 import dropout_kit.tuning as tuning
 
 
@@ -71,9 +71,9 @@ def test_replaced_builtin_is_refused(integrity, name, replacement):
 
 
 def test_replaced_checker_is_refused(integrity, monkeypatch):
-    """Is a replaced dropout_kit.checks function refused, though checks was imported first?"""
-    monkeypatch.setattr(checks, "check_dropout_function", lambda fn: None)
-    assert message("dropout_kit.checks.check_dropout_function") in integrity.tampered()
+    """Is a replaced checker function (metric_checks.prf) refused, though its module was imported first?"""
+    monkeypatch.setattr(prf, "check_precision_recall_f1", lambda fn: None)
+    assert message("dropout_kit.metric_checks.prf.check_precision_recall_f1") in integrity.tampered()
 
 
 def test_replaced_reexport_is_refused(integrity, monkeypatch):
@@ -106,8 +106,8 @@ def test_package_imports_are_read_from_the_file(integrity):
 
 def test_swapped_code_is_refused(integrity, monkeypatch):
     """Is a checker whose __code__ was swapped in place refused (same object, other code)?"""
-    monkeypatch.setattr(checks.check_dropout_function, "__code__", (lambda fn: None).__code__)
-    assert message("dropout_kit.checks.check_dropout_function") in integrity.tampered()
+    monkeypatch.setattr(prf.check_precision_recall_f1, "__code__", (lambda fn: None).__code__)
+    assert message("dropout_kit.metric_checks.prf.check_precision_recall_f1") in integrity.tampered()
 
 
 def test_lesson_module_is_checked_against_its_file(integrity, tmp_path, monkeypatch):

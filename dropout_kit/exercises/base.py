@@ -48,6 +48,7 @@ class Exercise:
         probe: ``(obj, requests) -> reply`` (JSON-able; kernel side).
         judge: ``(requests, reply, *, source) -> Verdict`` (trusted side).
         timeout: seconds the grader waits for the probe's reply.
+        hidden: files the learner's kernel must not read while grading (e.g. a quiz key).
     """
 
     key: str
@@ -58,6 +59,7 @@ class Exercise:
     probe: Callable[[Any, Any], Any]
     judge: Callable[..., Verdict]
     timeout: float = 60.0
+    hidden: tuple = ()
 
     @property
     def grade_id(self) -> str:

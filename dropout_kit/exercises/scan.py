@@ -26,7 +26,8 @@ import ast
 import re
 from dataclasses import dataclass
 
-CELL_MARK = re.compile(r"^# %% cell (\S+)\s*$", re.MULTILINE)
+# [ \t]*, not \s*: a cell that starts with an empty line must keep it, or its line numbers shift.
+CELL_MARK = re.compile(r"^# %% cell (\S+)[ \t]*$", re.MULTILINE)
 # Names through which library objects are usually reached, besides what the code imports itself.
 USUAL_ROOTS = frozenset({"torch", "nn", "F", "functional", "np", "numpy", "sklearn", "dropout_kit"})
 _TRANSFORMER_ATTRS = frozenset({"input_transformers_cleanup", "input_transformers_post", "input_transformer_manager",
@@ -69,8 +70,11 @@ def _python(code: str) -> str:
         from IPython.core.inputtransformer2 import TransformerManager
     except ImportError:  # without IPython, only plain Python can be read
         return code
+    # IPython drops a cell's leading empty lines; keep them, so line numbers stay the cell's own.
+    lines = code.splitlines(keepends=True)
+    blank = next((i for i, line in enumerate(lines) if line.strip()), len(lines))
     try:
-        return TransformerManager().transform_cell(code)
+        return "\n" * blank + TransformerManager().transform_cell("".join(lines[blank:]))
     except Exception:  # IPython's transformers raise on some broken input: treat as unparseable
         return code
 
@@ -161,7 +165,8 @@ class _Reader(ast.NodeVisitor):
             return
         inner = _Reader(self.cell, self.attrs, self.modules, self.roots | _imported(tree))
         inner.visit(tree)
-        self.found.extend(inner.found)
+        # The body starts on the line after the magic's: findings name the cell's own lines.
+        self.found.extend(Finding(f.cell, f.line + node.lineno, f.kind, f.what) for f in inner.found)
 
 
 def _imported(tree: ast.AST) -> set[str]:

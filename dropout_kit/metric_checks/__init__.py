@@ -11,7 +11,7 @@ each test case is built so that the usual wrong answers (precision and recall sw
 NaN on 0/0, the test column, the std instead of the standard error, ...) give a result
 different from the right one, and the message says which mistake matches.
 
-Reports are ``dropout_kit.checks.Report`` objects: a table in a notebook, ✓/✗ lines in print.
+Reports are ``dropout_kit.metric_checks.report.Report`` objects: a table in a notebook, ✓/✗ lines in print.
 """
 
 from dropout_kit.metric_checks.choose import CHOOSE_P_CHECKS, check_choose_p, choose_p_rule

@@ -13,8 +13,8 @@ import numpy as np
 import torch
 
 from dropout_kit import integrity
-from dropout_kit.checks.harness import CheckFailed, LearnerError, check
-from dropout_kit.checks.report import Report
+from dropout_kit.metric_checks.harness import CheckFailed, LearnerError, check
+from dropout_kit.metric_checks.report import Report
 from dropout_kit.tuning import pick_rate
 
 TOL = 1e-6  # a rate returned as float32 still matches its row

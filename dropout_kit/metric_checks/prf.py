@@ -12,8 +12,8 @@ import torch
 
 from dropout_kit import integrity
 from dropout_kit import metrics as reference
-from dropout_kit.checks.harness import CheckFailed, LearnerError, check
-from dropout_kit.checks.report import Report
+from dropout_kit.metric_checks.harness import CheckFailed, LearnerError, check
+from dropout_kit.metric_checks.report import Report
 
 TOL = 1e-6  # float32 answers are fine
 

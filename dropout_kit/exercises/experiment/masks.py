@@ -13,7 +13,7 @@ Three families of counts are compared with it:
   scale (``routing.CHAINS``): a mask shared by the whole batch keeps all or none, and a rate
   that changes between calls moves one call's count.
 
-Each count gets a two-sided exact binomial interval (``dropout_kit.checks.stats``) of level
+Each count gets a two-sided exact binomial interval (``dropout_kit.exercises.stats``) of level
 ALPHA / (number of tests), so by the union bound a correct dropout fails this check with
 probability at most 1e-6, whatever the seed.
 """
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dropout_kit.checks.stats import ALPHA, binomial_interval
+from dropout_kit.exercises.stats import ALPHA, binomial_interval
 from dropout_kit.exercises.experiment.routing import CHAINS, FANOUT_PAIR, outcome_probabilities
 
 HINTS = {  # by the kind of route, the end of its name

@@ -3,31 +3,13 @@
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+
+from dropout_kit.verdict import Check
 
 
-@dataclass(frozen=True)
-class CheckResult:
-    """The outcome of one check.
-
-    Attributes:
-        name: the check's short name, e.g. ``"scale"`` (the function is ``check_scale``).
-        passed: whether the implementation passed it.
-        message: for a failure, what was observed and the likely mistake; empty on success.
-        summary: one line saying what the check requires.
-    """
-
-    name: str
-    passed: bool
-    message: str = ""
-    summary: str = ""
-
-    def __str__(self) -> str:
-        mark = "✓" if self.passed else "✗"
-        line = f"{mark} {self.name}: {self.summary}" if self.summary else f"{mark} {self.name}"
-        if not self.passed and self.message:
-            line += "\n    " + self.message.replace("\n", "\n    ")
-        return line
+# One check's outcome is the course's common Check (name, passed, message, summary), under the name
+# these checkers have always used.
+CheckResult = Check
 
 
 class Report:
