@@ -184,50 +184,34 @@ class WeightNoise(Base):
         return self.fc3(self.hidden2(h))
 
 
-def _dropconnect(layer: nn.Linear, x, p: float, training: bool):
-    if not training:
-        return layer(x)
-    weight = layer.weight * (torch.rand_like(layer.weight) >= p) / (1 - p)
-    return F.linear(x, weight, layer.bias)
+class DropConnect(Base):
+    """DropConnect on one layer's weights (rate 0.3): one mask per call, or per image as in its paper."""
 
+    layer, per_image = "fc2", False
 
-class DropConnectInput(Base):
     def forward(self, x):
-        h = torch.relu(_dropconnect(self.fc1, self.flatten(x), 0.3, self.training))
-        return self.fc3(self.hidden2(h))
+        x = self.flatten(x)
+        for name in ("fc1", "fc2", "fc3"):
+            linear = getattr(self, name)
+            x = self._masked(linear, x) if name == self.layer and self.training else linear(x)
+            x = torch.relu(x) if name != "fc3" else x
+        return x
+
+    def _masked(self, linear: nn.Linear, x, p: float = 0.3):
+        if not self.per_image:
+            return F.linear(x, linear.weight * (torch.rand_like(linear.weight) >= p) / (1 - p), linear.bias)
+        out = []
+        for rows in x.split(256):  # a mask per image and weight, in chunks to fit memory
+            keep = (torch.rand(len(rows), *linear.weight.shape) >= p) / (1 - p)
+            out.append(torch.einsum("noi,ni->no", linear.weight * keep, rows) + linear.bias)
+        return torch.cat(out)
 
 
-class DropConnectHidden(Base):
-    def forward(self, x):
-        h = torch.relu(_dropconnect(self.fc2, self.hidden1(self.flatten(x)), 0.3, self.training))
-        return self.fc3(h)
+def _dropconnect(layer: str, per_image: bool = False) -> type:
+    return type(f"DropConnect_{layer}", (DropConnect,), {"layer": layer, "per_image": per_image})
 
 
-class DropConnectLast(Base):
-    def forward(self, x):
-        return _dropconnect(self.fc3, self.hidden2(self.hidden1(self.flatten(x))), 0.3, self.training)
-
-
-def _dropconnect_per_image(layer: nn.Linear, x, p: float, training: bool, chunk: int = 256):
-    """DropConnect as in its paper: a fresh mask on the weights for every image (in chunks, to fit memory)."""
-    if not training:
-        return layer(x)
-    out = []
-    for rows in x.split(chunk):
-        keep = (torch.rand(len(rows), *layer.weight.shape) >= p) / (1 - p)
-        out.append(torch.einsum("noi,ni->no", layer.weight * keep, rows) + layer.bias)
-    return torch.cat(out)
-
-
-class DropConnectHiddenPerImage(Base):
-    def forward(self, x):
-        h = torch.relu(_dropconnect_per_image(self.fc2, self.hidden1(self.flatten(x)), 0.3, self.training))
-        return self.fc3(h)
-
-
-class DropConnectLastPerImage(Base):
-    def forward(self, x):
-        return _dropconnect_per_image(self.fc3, self.hidden2(self.hidden1(self.flatten(x))), 0.3, self.training)
+DropConnectPerImage = _dropconnect("fc2", per_image=True)
 
 
 class BatchShared(Base):
@@ -295,11 +279,11 @@ MISTAKES = [
     Mistake("noise on the inputs", InputNoise, "only_dropout", "the input pixels"),
     Mistake("noise on the weights", WeightNoise, "only_dropout", "not dropout"),
     Mistake("unscaled dropout", Unscaled, "masks", "scale kept values by 1/(1-p)"),
-    Mistake("DropConnect on fc1", DropConnectInput, "masks", "DropConnect"),
-    Mistake("DropConnect on fc2", DropConnectHidden, "masks", "DropConnect"),
-    Mistake("DropConnect on fc3", DropConnectLast, "masks", "DropConnect"),
-    Mistake("DropConnect on fc2, per image", DropConnectHiddenPerImage, "masks", "DropConnect"),
-    Mistake("DropConnect on fc3, per image", DropConnectLastPerImage, "masks", "DropConnect"),
+    Mistake("DropConnect on fc1", _dropconnect("fc1"), "masks", "DropConnect"),
+    Mistake("DropConnect on fc2", _dropconnect("fc2"), "masks", "DropConnect"),
+    Mistake("DropConnect on fc3", _dropconnect("fc3"), "masks", "DropConnect"),
+    Mistake("DropConnect on fc2, per image", DropConnectPerImage, "masks", "DropConnect"),
+    Mistake("DropConnect on fc3, per image", _dropconnect("fc3", per_image=True), "masks", "DropConnect"),
     Mistake("mask shared by the batch", BatchShared, "masks", "shared by the whole batch"),
     Mistake("mask shared by the pixels", UnitShared, "masks", "shared by several units"),
     Mistake("a rate schedule", Schedule, "only_dropout", "change from call to call"),

@@ -201,7 +201,7 @@ GOLDEN = {
     "solution": nc.Solution,
     "p0_everywhere": nc.NoDropout,
     "gaussian_noise": nc.GaussianNoise,
-    "dropconnect_fc2_per_image": nc.DropConnectHiddenPerImage,
+    "dropconnect_fc2_per_image": nc.DropConnectPerImage,
     "batch_shared": nc.BatchShared,
     "schedule": nc.Schedule,
 }

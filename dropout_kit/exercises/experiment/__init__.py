@@ -63,7 +63,7 @@ def judge_result(requests, reply, *, source=None, recipe: Recipe = RECIPE, targe
     gap = sum(m["gap"] for m in measured) / len(measured)
     passed = loss <= target.max_val_loss
     report = (f"trained with your design ({design}): val loss {loss:.3f} (seeds: {per_seed}); "
-              f"val accuracy {acc:.1%}, train-val gap {gap:.1%}")
+              f"val accuracy {acc:.1%}, train-val gap {gap * 100:.1f} points")
     if not passed:
         hint = " Dropout on the logits drops class scores, not features." if design.logits else ""
         report += f" — above the target {target.max_val_loss:.3f}: measure other designs.{hint}"
