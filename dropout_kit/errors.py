@@ -15,3 +15,7 @@ class CorruptDataError(DropoutKitError):
 
 class NotebookError(DropoutKitError):
     """A notebook file is missing, not valid JSON, or lacks what grading needs."""
+
+
+class DeviceError(DropoutKitError, ValueError):
+    """A device that is not a device, or one this machine does not have."""
