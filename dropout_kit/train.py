@@ -224,8 +224,8 @@ def fit(
 
     Returns:
         A ``History`` with one entry per epoch, plain floats, and ``device`` naming where it
-        ran. The same seed, model initialisation, data and device give an identical History
-        (``seconds`` aside).
+        ran. On the CPU the same seed, model initialisation and data give an identical
+        History (``seconds`` aside); a GPU draws other dropout masks from its own generator.
 
     The model is left in the mode it was in when passed (train or eval), and on the device
     it was on (trained in place: the same parameter objects).
