@@ -27,12 +27,12 @@ FORMS = "'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'"
 REMEDY = "use device='auto' or 'cpu'"
 
 # Measured wall times of the long lessons (seconds), by device type: (seconds, how measured).
-# None: not measured yet. The CPU figures were measured with
-# `python -m pytest solutions/<lesson> --nbmake` on a 2-core x86 machine shared with other jobs;
+# None: not measured yet. The CPU figures are the nbmake durations of one `make test` run on a
+# 2-core x86 machine shared with other jobs (README, "The lessons"); an idle machine is faster.
 # `python benchmarks/gpu_check.py` measures the CUDA ones and prints them for this table.
 LESSON_TIMES = {
-    "04_overfitting": {"cpu": (300, "2 CPU cores, pytest --nbmake"), "cuda": None, "mps": None},
-    "06_tuning": {"cpu": (360, "2 CPU cores, pytest --nbmake"), "cuda": None, "mps": None},
+    "04_overfitting": {"cpu": (401, "2 shared CPU cores, pytest --nbmake"), "cuda": None, "mps": None},
+    "06_tuning": {"cpu": (569, "2 shared CPU cores, pytest --nbmake"), "cuda": None, "mps": None},
 }
 
 

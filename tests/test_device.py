@@ -14,25 +14,18 @@ from torch import nn
 
 from dropout_kit import device as device_module
 from dropout_kit import tuning, uncertainty
-from dropout_kit.data import Split, Splits
+from dropout_kit.data import Splits
 from dropout_kit.device import describe_device, expected_time, placed, private_rng, resolve_device
 from dropout_kit.errors import DeviceError
 from dropout_kit.models import DropoutMLP, build_mlp
 from dropout_kit.runs import train_runs
 from dropout_kit.seeding import seed_everything
 from dropout_kit.train import evaluate, fit
+from tests.conftest import blobs
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 FIT = {"epochs": 2, "batch_size": 32, "progress": False}
-
-
-def blobs(n, seed):
-    """Ten separable classes of 28x28 'images' (class centre plus noise)."""
-    y = torch.arange(n) % 10
-    centres = torch.rand(10, 1, 28, 28, generator=torch.Generator().manual_seed(99))
-    X = (centres[y] + 0.3 * torch.randn(n, 1, 28, 28, generator=torch.Generator().manual_seed(seed))).clamp(0, 1)
-    return Split(X, y)
 
 
 @pytest.fixture(scope="module")
