@@ -54,8 +54,7 @@ c.OverwriteCells.add_missing_cells = True
 # kernel, give stripped cells their nbgrader metadata back and put deleted test cells back
 # (RestoreMissingCells: nbgrader's add_missing_cells raises KeyError when the metadata of the
 # cell before a missing test is gone too), restore locked cells (test text, points, lock) from
-# the gradebook, strip tags, and flag code that tampers with what the tests rely on (flagged
-# lessons are reported as failed).
+# the gradebook, and strip tags.
 c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.DeduplicateIds",
@@ -63,21 +62,28 @@ c.Autograde.sanitize_preprocessors = [
     "dropout_kit.course.preprocessors.RestoreMissingCells",
     "nbgrader.preprocessors.OverwriteCells",
     "dropout_kit.course.preprocessors.StripCellTags",
-    "dropout_kit.course.preprocessors.FlagTampering",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
-# Autograding: nbgrader's own steps, then RecordTimeouts, which notes the cells that ran out
-# of time so that `grade` reports the lesson as failed rather than as an honest 0.
+# Autograding. TrustedExecute replaces nbgrader's Execute: the learner's kernel runs in a
+# bubblewrap sandbox (no network, no course files, limits), test cells are never run in it, and
+# each test cell's points come from its exercise's judge, run here, in the grader's process, on
+# data the sandboxed kernel returns (see autograder/README.md, "Threat model"). FlagFindings,
+# last, records the verdicts and flags a submission whose grading hit a timeout or a limit.
 c.Autograde.autograde_preprocessors = [
-    "nbgrader.preprocessors.Execute",
+    "dropout_kit.course.execute.TrustedExecute",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
-    "dropout_kit.course.preprocessors.RecordTimeouts",
+    "dropout_kit.course.preprocessors.FlagFindings",
 ]
+# The sandbox is on unless an instructor turns it off for trusted notebooks (dropout-kit grade
+# --no-sandbox sets this for one run). Without bubblewrap, grading refuses to start.
+c.TrustedExecute.sandbox = True
+# Lessons whose kernel may read FashionMNIST (read-only); the others see no dataset at all.
+c.TrustedExecute.data_lessons = ["07_metrics"]
 # Feedback HTML must not show hidden tests: remove their text (ClearHiddenTests) and withhold
 # the outputs and tracebacks of cells that had any (WithholdHiddenTestOutputs), which would
 # otherwise quote the hidden lines.

@@ -71,7 +71,8 @@ def _cmd_release(args: argparse.Namespace) -> int:
 def _cmd_grade(args: argparse.Namespace) -> int:
     from dropout_kit import course
 
-    report = course.grade(args.submissions, **_given(args, "out", "lessons", "timeout", "db_url"))
+    report = course.grade(args.submissions, sandbox=not args.no_sandbox,
+                          **_given(args, "out", "lessons", "timeout", "db_url", "jobs"))
     print(report)
     return 0 if report.ok else 1
 
@@ -129,6 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds allowed per cell (default: Execute.timeout in autograder/nbgrader_config.py)")
     p.add_argument("--db-url", dest="db_url",
                    help="gradebook URL, e.g. postgresql://... (default: $DROPOUT_COURSE_DB_URL, else SQLite in --out)")
+    p.add_argument("--jobs", type=_positive_int,
+                   help="learners' lessons graded at once, each in its own sandbox (default: 1)")
+    p.add_argument("--no-sandbox", dest="no_sandbox", action="store_true",
+                   help="run learners' kernels WITHOUT the bubblewrap sandbox (only for notebooks you trust); "
+                        "grades.csv records it")
     p.set_defaults(func=_cmd_grade)
 
     p = sub.add_parser("check", help="run a notebook's visible tests; non-zero exit if any fails")

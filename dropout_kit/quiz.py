@@ -1,64 +1,64 @@
-"""The quiz of lesson 03: questions as data, immediate explained feedback, grading.
+"""The quiz of lesson 03: questions as data, answers checked by the quiz's exercise judges.
 
-Used by ``solutions/03_quiz``: a cell shows a question with ``quiz.show(id)``, the
-learner sets ``answer_<id>``, and a graded cell displays ``quiz.check(id, answer)``
-and asserts ``.correct``. The learner sees the same feedback while working.
+Used by ``solutions/03_quiz``: a cell shows a question with ``quiz.show(id)``, the learner
+sets ``answer_<id>``, and the read-only test cell displays ``quiz.check(id, answer_<id>)``,
+a :class:`~dropout_kit.verdict.Verdict`, and asserts ``.passed``.
 
-Questions are data. ``quiz_questions.json`` beside this module holds, per question:
-``id``, ``kind`` (``"choice"``: one option letter; ``"number"``: a value checked
-with a tolerance), ``points``, ``prompt`` (markdown), ``options`` (choice) or
-``tolerance`` and ``range`` (number), and the obfuscated key and explanations.
+Feedback teaches without giving answers away. A wrong answer gets why *that* choice (or
+number) is wrong and a hint toward the idea, never the right option or value; the full
+explanation comes once the answer is right, and in the instructor's feedback after grading
+(``explanation``).
 
-Why hashes and compressed explanations. The package ships to learners, so the key
-must not be readable by scrolling or grepping its files. An answer is stored only
-as ``sha256("<salt>:<question id>:<canonical answer>")``; the canonical form of a
-choice is its letter, that of a number its index ``round(value / grid)`` on the
-file's grid (1e-5). The explanations name the right answer, so they are stored as
-base64 of zlib-compressed UTF-8. This keeps answers out of sight, not out of reach:
-anyone can try every letter with ``check``, which is what immediate feedback is for.
+Each question is an exercise of ``dropout_kit.exercises.quiz`` (key = question id, target
+``answer_<id>``): ``check`` is self-study's path, the probe and the judge run in the kernel.
+Grading runs only the probe in the learner's kernel and the judge in the grader's process.
+The judge reads the key, ``KEY_FILE`` (``quiz_key.json``), which the grader hides from the
+sandboxed kernel: there ``check`` says that the grader judges the answers, and gives nothing
+away. ``dropout_kit.exercises.quiz`` describes the key's format and what it hides.
 
-Numbers. An answer is right when it lies within the question's ``tolerance``
-(inclusive) of the stored value, the exact answer rounded to 5 decimals; ``check``
-hashes every grid point in that window and compares. Tolerances are stated by
-``show``: +-0.005 for most, +-0.0003 for F1, which asks for four decimals because
-the arithmetic mean of precision and recall is only 0.0006 away. Known wrong values
-are stored the same way, with their own explanation. Percentages are accepted only
-as strings ending in "%" ("12.5%" is 0.125); a bare 12.5 is outside the range
-0..1 and is refused with a hint, never rescaled silently.
+Questions are data. ``QUESTIONS_FILE`` (``quiz_questions.json``) holds, per question: ``id``,
+``kind`` (``"choice"``: one option letter; ``"number"``: a value checked with a tolerance),
+``points``, ``prompt`` (markdown), ``options`` (choice) or ``tolerance``, ``range`` and
+``hint`` (number: the hint for a wrong value that is no known mistake). No answers.
 
-Invalid answers. ``check`` and ``validate`` raise ``InvalidAnswerError`` for an
-answer that is not of the asked form ("E" for options A-D, 5, "", None, "abc") and
-``UnknownQuestionError`` for an unknown id; both are ``ValueError`` and say what is
-wrong and what is valid. They never return a result for an invalid answer, so it
-can neither earn credit nor pass for a merely wrong one. In a graded cell the error
-fails the cell (0 points) with the message as its last line.
+Numbers. An answer is right when it lies within the question's ``tolerance`` (inclusive) of
+the exact answer rounded to 5 decimals. ``show`` states the tolerance: ±0.005 for most,
+±0.0003 for F1, which asks for four decimals because the arithmetic mean of precision and
+recall is only 0.0006 away. Percentages are accepted only as strings ending in "%" ("12.5%"
+is 0.125); a bare 12.5 is outside the range 0..1 and is refused with a hint, never rescaled.
+
+Invalid answers. ``check`` and ``validate`` raise ``InvalidAnswerError`` for an answer that
+is not of the asked form ("E" for options A-D, 5, "", None, "abc") and
+``UnknownQuestionError`` for an unknown id; both are ``ValueError`` and say what is wrong and
+what is valid. In grading, the probe raises the same error in the kernel and the judge's
+verdict carries its message: an invalid answer fails, and never passes for a merely wrong one.
 
 Adding or changing a question (maintainers)::
 
-    python -m dropout_kit.quiz_authoring export /tmp/quiz_plain.json  # never commit
-    # edit /tmp/quiz_plain.json: prompts, options, answers, explanations
-    python -m dropout_kit.quiz_authoring build /tmp/quiz_plain.json   # same salt
+    python -m dropout_kit.quiz_authoring export /tmp/quiz_plain.json  # never commit it
+    # edit /tmp/quiz_plain.json: prompts, options, answers, explanations, feedback, hints
+    python -m dropout_kit.quiz_authoring build /tmp/quiz_plain.json   # writes both files
 
-then add the answer to the key in ``tests/test_quiz.py`` and three cells to the notebook.
+then add the answer to ``tests/quiz_answers.py`` and three cells to the notebook.
 """
 
 from __future__ import annotations
 
-import base64
 import difflib
-import hashlib
 import json
 import math
 import numbers
 import re
-import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from dropout_kit.errors import DropoutKitError
+from dropout_kit.verdict import Verdict
 
 QUESTIONS_FILE = Path(__file__).with_name("quiz_questions.json")
+# The key: hidden from the learner's kernel while grading; read by the judge (see exercises.quiz).
+KEY_FILE = Path(__file__).with_name("quiz_key.json")
 
 
 class QuizError(DropoutKitError, ValueError):
@@ -73,21 +73,6 @@ class InvalidAnswerError(QuizError):
     """The answer is not of the form the question asks for (not merely wrong)."""
 
 
-def digest(salt: str, question_id: str, canonical: str | int) -> str:
-    """The stored hash of one canonical answer (a letter or a grid index)."""
-    return hashlib.sha256(f"{salt}:{question_id}:{canonical}".encode()).hexdigest()
-
-
-def encode_text(text: str) -> str:
-    """Explanation text -> base64 of zlib, so that it cannot be grepped."""
-    return base64.b64encode(zlib.compress(text.encode("utf-8"), 9)).decode("ascii")
-
-
-def decode_text(blob: str) -> str:
-    """Inverse of ``encode_text``."""
-    return zlib.decompress(base64.b64decode(blob)).decode("utf-8")
-
-
 @dataclass(frozen=True)
 class Question:
     """One quiz question as a learner sees it; displays itself in a notebook."""
@@ -99,6 +84,7 @@ class Question:
     options: dict[str, str] = field(default_factory=dict)
     tolerance: float | None = None
     range: tuple[float, float] | None = None
+    hint: str = ""  # number questions: the hint for a wrong value that is no known mistake
 
     def how_to_answer(self) -> str:
         """One line on the expected form of the answer."""
@@ -116,28 +102,6 @@ class Question:
 
     def __str__(self) -> str:
         return self._repr_markdown_().replace("**", "")
-
-
-@dataclass(frozen=True)
-class Feedback:
-    """The result of ``check``: ``.correct``, the points, and an explained message."""
-
-    question_id: str
-    answer: str | float  # normalised: the letter, or the number as a float
-    correct: bool
-    points: float
-    message: str  # markdown
-
-    @property
-    def score(self) -> float:
-        """The points earned: all of them when correct, else 0."""
-        return self.points if self.correct else 0
-
-    def _repr_markdown_(self) -> str:
-        return self.message
-
-    def __str__(self) -> str:
-        return self.message.replace("**", "")
 
 
 @lru_cache(maxsize=None)
@@ -171,7 +135,7 @@ def question(question_id: str) -> Question:
     r = _record(question_id)
     return Question(id=r["id"], kind=r["kind"], prompt=r["prompt"], points=r["points"],
                     options=dict(r.get("options", {})), tolerance=r.get("tolerance"),
-                    range=tuple(r["range"]) if "range" in r else None)
+                    range=tuple(r["range"]) if "range" in r else None, hint=r.get("hint", ""))
 
 
 def show(question_id: str) -> Question:
@@ -260,57 +224,36 @@ def _number(q: Question, answer) -> float:
     return value
 
 
-def window(salt: str, question_id: str, value: float, tolerance: float, grid: float) -> dict[str, float]:
-    """Hash -> distance in grid steps, for every grid point within ``tolerance`` of ``value``."""
-    steps, centre = round(tolerance / grid), value / grid
-    slack = 1e-6  # grid steps: absorbs float error so that the edges are inclusive
-    lo, hi = math.ceil(centre - steps - slack), math.floor(centre + steps + slack)
-    return {digest(salt, question_id, j): abs(j - centre) for j in range(lo, hi + 1)}
-
-
-def check(question_id: str, answer) -> Feedback:
-    """Check an answer and explain: right or wrong, why, and why a wrong choice is wrong.
+def check(question_id: str, answer) -> Verdict:
+    """Self-study: judge an answer as grading does; right or wrong, say why, without giving answers away.
 
     Args:
         question_id: one of ``questions()``, e.g. ``"purpose"``.
         answer: a letter for a choice ("d", "(D)", ...), a number for a number question.
 
     Returns:
-        A ``Feedback`` with ``.correct``, ``.score`` and a message; it renders in a notebook.
+        The judge's ``Verdict``: ``.passed``; when right, the full explanation in its notes;
+        when wrong, why that answer is wrong and a hint. It renders in a notebook.
 
     Raises:
         InvalidAnswerError, UnknownQuestionError: see the module docstring.
     """
-    q, r, salt = question(question_id), _record(question_id), _bank()["salt"]
-    if q.kind == "choice":
-        letter = _letter(q, answer)
-        right = next(k for k in q.options if digest(salt, q.id, k) == r["answer_sha256"])
-        why = {k: decode_text(v) for k, v in r["feedback"].items()}
-        correct = letter == right
-        if correct:
-            body = f"✅ **Right.** You answered {letter}: {q.options[letter]}\n\n{why[letter]}"
-        else:
-            body = (f"❌ **Not right.** You answered {letter}: {q.options[letter]}\n\n"
-                    f"**Why not {letter}:** {why[letter]}\n\n"
-                    f"**The right answer is {right}:** {q.options[right]}\n\n{why[right]}")
-        answer = letter
-    else:
-        answer = _number(q, answer)
-        near = window(salt, q.id, answer, q.tolerance, _bank()["grid"])
-        correct = r["answer_sha256"] in near
-        explanation = decode_text(r["explanation"])
-        if correct:
-            body = f"✅ **Right.** {answer:.6g} is within ±{q.tolerance:g} of the answer.\n\n{explanation}"
-        else:
-            body = f"❌ **Not right.** {answer:.6g} is not within ±{q.tolerance:g} of the answer."
-            known = [m for m in r.get("mistakes", []) if m["answer_sha256"] in near]
-            if known:  # the nearest known mistake explains the likely slip
-                slip = min(known, key=lambda m: near[m["answer_sha256"]])
-                body += f"\n\n**Why not:** {decode_text(slip['feedback'])}"
-            body += f"\n\n**How to get it:** {explanation}"
-    score = q.points if correct else 0
-    message = f"{body}\n\n*Question `{q.id}`: {score:g}/{_points(q.points)}*"
-    return Feedback(q.id, answer, correct, q.points, message)
+    validate(question_id, answer)  # raise in the learner's face, not inside a verdict
+    from dropout_kit import exercises
+
+    return exercises.check(question_id, answer)
+
+
+def explanation(question_id: str) -> str:
+    """The right answer and its full explanation, for the instructor's feedback (needs the key).
+
+    The grader calls it in its own process for every question, also for wrong answers.
+    Raises ``QuizError`` where the key cannot be read (a learner's kernel while grading).
+    """
+    from dropout_kit.exercises import quiz as quiz_exercises
+
+    question(question_id)  # UnknownQuestionError first
+    return quiz_exercises.explanation(question_id)
 
 
 def _points(points: float) -> str:

@@ -15,6 +15,11 @@ from dropout_kit import data as data_module
 from dropout_kit.errors import DataNotFoundError
 
 
+def pytest_addoption(parser):
+    parser.addoption("--refresh-golden", action="store_true", default=False,
+                     help="re-record the judges' golden files (tests/golden/) instead of only reading them")
+
+
 def write_idx(path: Path, array: np.ndarray, *, gz: bool) -> Path:
     """Write ``array`` (uint8) as an IDX file (magic 0x801 for 1-D labels, 0x803 for images)."""
     array = np.ascontiguousarray(array, dtype=np.uint8)

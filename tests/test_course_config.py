@@ -43,7 +43,13 @@ def test_holes_are_closed_in_the_config():
     assert steps.index("dropout_kit.course.preprocessors.RestoreMissingCells") < \
         steps.index("nbgrader.preprocessors.OverwriteCells") < \
         steps.index("dropout_kit.course.preprocessors.StripCellTags")
-    assert "dropout_kit.course.preprocessors.RecordTimeouts" in loaded.Autograde.autograde_preprocessors
+    grading = loaded.Autograde.autograde_preprocessors
+    # The learner's code runs only in TrustedExecute's sandbox: nbgrader's own Execute must be gone.
+    assert grading[0] == "dropout_kit.course.execute.TrustedExecute"
+    assert "nbgrader.preprocessors.Execute" not in grading
+    assert grading.index("nbgrader.preprocessors.SaveAutoGrades") < \
+        grading.index("dropout_kit.course.preprocessors.FlagFindings") == len(grading) - 1
+    assert loaded.TrustedExecute.sandbox is True
     feedback = loaded.GenerateFeedback.preprocessors
     assert "nbgrader.preprocessors.ClearHiddenTests" in feedback
     for name in steps + loaded.Autograde.autograde_preprocessors + feedback:

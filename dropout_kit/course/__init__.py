@@ -6,8 +6,10 @@
 
 Supporting modules: ``config`` (paths, lessons, nbgrader configuration), ``converters``
 (nbgrader's steps in-process), ``worker`` (one learner's lesson in a child process),
-``report`` (results and grades.csv), ``preprocessors`` and ``tamper`` (the holes closed),
-``notebooks`` (reading and writing). nbgrader itself is imported only when a verb runs.
+``execute`` (the submission in a sandboxed kernel, test cells judged in the grader's process),
+``outputs`` (what a learner's kernel sends, kept safe and small), ``report`` (results and
+grades.csv), ``preprocessors`` (the holes of plain nbgrader closed), ``notebooks`` (reading and
+writing). nbgrader itself is imported only when a verb runs.
 """
 
 from dropout_kit.course.check import check_notebook

@@ -2,7 +2,10 @@
 
 Each run regenerates the graded lessons into the gradebook from ``solutions/`` (autograde reads
 the test cells from the gradebook, not from the files, so edited tests would otherwise be
-ignored), then grades each learner's lesson in a child process of its own (worker.py).
+ignored), then grades each learner's lesson in a child process of its own (worker.py), up to
+``jobs`` at once, each learner's kernel in its own sandbox. A score is the sum of the points of
+the test cells whose judge passed them; the gradebook's score must agree, or the lesson fails.
+``grades.csv`` is written after every grading process, and every sandbox, has ended.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ import dataclasses
 import re
 import shutil
 import time
+import warnings
+from collections import deque
 from pathlib import Path
 
 from dropout_kit.course import config as course_config
@@ -22,11 +27,15 @@ from dropout_kit.errors import DropoutKitError, NotebookError
 LAYOUTS = "SUBMISSIONS_DIR/<learner>/<lesson>.ipynb or nbgrader's submitted/<learner>/<lesson>/<lesson>.ipynb"
 # nbgrader uses learner ids in file globs and regular expressions: keep them plain.
 _LEARNER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")
+# A grading process may outlive its lesson's limit (CourseLimits.notebook_timeout, which bounds the
+# learner's kernel) by this much, for the judges' own work (lesson 05 trains networks) and the
+# feedback; past it, it is killed.
+JUDGING_SLACK = 300
 
 
 def grade(submissions: Path, out: Path = Path("grading"), lessons: list[str] | None = None,
           timeout: int | None = None, *, notebook_timeout: int | None = None, db_url: str | None = None,
-          course_root: Path | None = None) -> GradeReport:
+          course_root: Path | None = None, jobs: int = 1, sandbox: bool = True) -> GradeReport:
     """Autograde every learner's graded lessons; write ``out/grades.csv`` and ``out/feedback/``.
 
     Args:
@@ -39,10 +48,22 @@ def grade(submissions: Path, out: Path = Path("grading"), lessons: list[str] | N
             ``CourseLimits.notebook_timeout``).
         db_url: the gradebook (default: $DROPOUT_COURSE_DB_URL, else SQLite in ``out``).
         course_root: the repository (default: found from the working directory).
+        jobs: how many learners' lessons to grade at once, each in its own sandbox.
+        sandbox: run each learner's kernel in a bubblewrap sandbox (refused with a clear error
+            when bubblewrap is missing). ``False`` warns, and grades.csv records it.
 
     Returns:
         A ``GradeReport``; its ``ok`` is False when any learner's lesson failed to grade.
     """
+    if jobs < 1:
+        raise DropoutKitError(f"jobs must be at least 1, got {jobs}")
+    if sandbox:
+        from dropout_kit import sandbox as sandboxing
+
+        sandboxing.require()
+    else:
+        warnings.warn("grading WITHOUT a sandbox: learners' code runs with your rights and can read and "
+                      "change your files; use this only for notebooks you trust", stacklevel=2)
     root = course_config.find_course_root(course_root)
     graded = [lesson for lesson in course_config.discover_lessons(root) if lesson.graded]
     if lessons:
@@ -61,18 +82,53 @@ def grade(submissions: Path, out: Path = Path("grading"), lessons: list[str] | N
     out.mkdir(parents=True, exist_ok=True)
     config = course_config.course_config(root, workspace=out, release_dir=out / "release",
                                          db_url=db_url, timeout=timeout)
-    limit = notebook_timeout or course_config.notebook_timeout(config)
+    if notebook_timeout:
+        config.CourseLimits.notebook_timeout = int(notebook_timeout)
+    config.TrustedExecute.sandbox = bool(sandbox)
+    limit = course_config.notebook_timeout(config) + JUDGING_SLACK
     learners = sorted({learner for learner, _ in found})
-    results: list[LessonResult] = []
+    todo = [(learner, lesson) for learner in learners for lesson in selected]
     with course_config.tools_on_path():
         _prepare_gradebook(config, [lesson.name for lesson in selected], learners)
-        for learner in learners:
-            for lesson in selected:
-                results.append(_grade_lesson(config, out, learner, lesson, found.get((learner, lesson.name)), limit))
-        results = _with_scores(config, results)
-    report = GradeReport(results, out, notes)
+        results, verdicts = _grade_all(config, out, todo, found, limit, jobs)
+        results = _with_scores(config, results, verdicts)
+    context = {"sandbox": "yes" if sandbox else "NO", "device": _grading_device()}
+    report = GradeReport([dataclasses.replace(r, **context) for r in results], out, notes)
     report.write_csv()
     return report
+
+
+def _grading_device() -> str:
+    """The device judges train on in this process (lesson 05), as grades.csv records it."""
+    try:
+        from dropout_kit.device import describe_device, resolve_device
+    except ImportError:
+        return "cpu"
+    return describe_device(resolve_device("auto"))
+
+
+def _grade_all(config, out: Path, todo: list, found: dict, limit: float, jobs: int):
+    """Grade every (learner, lesson) of ``todo``, up to ``jobs`` grading processes at a time."""
+    pending, running = deque(todo), []
+    results: list[LessonResult] = []
+    verdicts: dict[tuple[str, str], dict] = {}
+    while pending or running:
+        while pending and len(running) < jobs:
+            learner, lesson = pending.popleft()
+            started = _start_lesson(config, out, learner, lesson, found.get((learner, lesson.name)), limit)
+            if isinstance(started, LessonResult):
+                results.append(started)
+            else:
+                running.append((started, lesson))
+        for job, lesson in [(j, l) for j, l in running if not j.process.is_alive() or j.overdue()]:
+            running.remove((job, lesson))
+            status, reason, found_verdicts = worker.finish(job)
+            verdicts[(job.learner, lesson.name)] = found_verdicts
+            results.append(LessonResult(job.learner, lesson.name, None, lesson.max_score, status, reason,
+                                        seconds=time.monotonic() - job.started))
+        if running:
+            time.sleep(0.1)
+    return results, verdicts
 
 
 def collect_submissions(folder: Path, lessons: list[str]) -> tuple[dict[tuple[str, str], Path], list[str]]:
@@ -129,7 +185,8 @@ def _prepare_gradebook(config, lessons: list[str], learners: list[str]) -> None:
             converters.generate(config, lesson)
 
 
-def _grade_lesson(config, out: Path, learner: str, lesson, path: Path | None, limit: float) -> LessonResult:
+def _start_lesson(config, out: Path, learner: str, lesson, path: Path | None, limit: float):
+    """A grading job for the learner's lesson, or its result at once (missing, corrupt, bad name)."""
     def result(status: str, reason: str = "") -> LessonResult:
         return LessonResult(learner, lesson.name, None, lesson.max_score, status, reason)
 
@@ -146,18 +203,16 @@ def _grade_lesson(config, out: Path, learner: str, lesson, path: Path | None, li
     dest = out / "submitted" / learner / lesson.name
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(path, dest / f"{lesson.name}.ipynb")
-    start = time.monotonic()
-    status, reason = worker.grade_one(config, lesson.name, learner, limit=limit, logs=out / "logs")
-    return dataclasses.replace(result(status, reason), seconds=time.monotonic() - start)
+    return worker.start(config, lesson.name, learner, limit=limit, logs=out / "logs")
 
 
-def _with_scores(config, results: list[LessonResult]) -> list[LessonResult]:
-    """Fill in the gradebook's scores; a test cell left without a score fails the lesson."""
+def _with_scores(config, results: list[LessonResult], verdicts: dict) -> list[LessonResult]:
+    """Score each lesson from its judges' verdicts; the gradebook must agree, cell by cell."""
     from nbgrader.api import Gradebook, MissingEntry
 
     scored = []
     with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id) as gb:
-        for r in results:
+        for r in sorted(results, key=lambda r: (r.learner, r.lesson)):
             if r.status != OK:
                 scored.append(r)
                 continue
@@ -166,12 +221,27 @@ def _with_scores(config, results: list[LessonResult]) -> list[LessonResult]:
             except MissingEntry:
                 scored.append(_failed(r, "no grades were recorded"))
                 continue
-            unscored = sorted(g.name for g in notebook.grades if g.auto_score is None and g.manual_score is None)
-            if unscored:
-                scored.append(_failed(r, f"no score for {', '.join(unscored)}"))
-            else:
-                scored.append(dataclasses.replace(r, score=float(notebook.score), max_score=float(notebook.max_score)))
+            judged = verdicts.get((r.learner, r.lesson), {})
+            problem, score = _judged_score(notebook.grades, judged)
+            scored.append(_failed(r, problem) if problem else
+                          dataclasses.replace(r, score=score, max_score=float(notebook.max_score)))
     return scored
+
+
+def _judged_score(grades, judged: dict) -> tuple[str, float]:
+    """The points of the test cells a judge passed, or why the gradebook cannot be trusted."""
+    score = 0.0
+    for g in sorted(grades, key=lambda g: g.name):
+        verdict = judged.get(g.name)
+        if verdict is None:
+            return f"no verdict for test cell {g.name}", 0.0
+        expected = float(g.max_score) if verdict.get("passed") is True else 0.0
+        recorded = g.manual_score if g.manual_score is not None else g.auto_score
+        if recorded is None or float(recorded) != expected:
+            return (f"the gradebook's score for {g.name} ({recorded}) differs from its judge's verdict "
+                    f"({expected:g}): refused"), 0.0
+        score += expected
+    return "", score
 
 
 def _failed(r: LessonResult, reason: str) -> LessonResult:

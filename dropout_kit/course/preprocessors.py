@@ -6,9 +6,11 @@ Each is named in ``autograder/nbgrader_config.py``, at the step where it runs:
   deleted test cells are put back, even where nbgrader's own ``add_missing_cells`` fails.
 - ``StripCellTags`` (sanitizing): no tag, such as ``skip-execution``, can change
   how a submission runs.
-- ``FlagTampering`` (sanitizing): records what ``dropout_kit.course.tamper`` finds in the cells
-  a learner wrote or changed.
-- ``RecordTimeouts`` (after execution): records the cells that ran out of time.
+- ``TrustedExecute`` (``execute.py``, in place of nbgrader's ``Execute``): runs the submission in a
+  sandboxed kernel and judges the test cells in the grader's process.
+- ``FlagFindings`` (last step of autograding): writes what ``TrustedExecute`` found (verdicts,
+  timeouts, limits hit, a dead kernel) into the notebook's metadata, and flags the submission in
+  the gradebook when anything went wrong, so that plain ``nbgrader`` users see it too.
 - ``WithholdHiddenTestOutputs`` (feedback): cells with hidden tests show their result, not
   their outputs or tracebacks, which would quote the hidden lines.
 
@@ -24,7 +26,6 @@ import nbformat
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from dropout_kit.course import tamper
 from dropout_kit.course.notebooks import METADATA_KEY
 
 HIDDEN_TESTS_MARK = "BEGIN HIDDEN TESTS"
@@ -102,30 +103,30 @@ class StripCellTags(NbGraderPreprocessor):
         return cell, resources
 
 
-class FlagTampering(NbGraderPreprocessor):
-    """Scan the code cells that differ from the source notebook, and record the findings."""
+class FlagFindings(NbGraderPreprocessor):
+    """Record ``TrustedExecute``'s verdicts and findings; flag the submission when anything went wrong.
+
+    Runs after ``SaveAutoGrades``. nbgrader's own ``ClearMetadataPreprocessor`` runs between the
+    two and would drop notebook metadata, so the record travels in ``resources`` until here.
+    A finding (a timeout, a dead kernel, a sandbox limit, output over the cap, a missing judge)
+    sets nbgrader's ``flagged`` on the submitted notebook: the formgrader shows it, and
+    ``dropout-kit grade`` reports the lesson as failed.
+    """
 
     def preprocess(self, nb, resources):
-        source = _source_notebook(self, resources)
-        instructor = [c.source for c in source.cells if c.cell_type == "code"]
-        known = set(instructor)
-        learner = [(i, c.source) for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source not in known]
-        findings = tamper.scan(learner, tamper.imported_names(instructor))
-        _record(nb, "tampering", [str(f) for f in findings])
-        return nb, resources
+        record = resources.get(METADATA_KEY)
+        if record is None:
+            raise RuntimeError("FlagFindings found no record of TrustedExecute: the course's autograde "
+                               "preprocessors must run TrustedExecute instead of nbgrader's Execute")
+        nb.metadata[METADATA_KEY] = record
+        if record.get("findings"):
+            from nbgrader.api import Gradebook
 
-
-class RecordTimeouts(NbGraderPreprocessor):
-    """Record the cells whose execution hit ``Execute.timeout``."""
-
-    def preprocess(self, nb, resources):
-        timeouts = []
-        for index, cell in enumerate(nb.cells):
-            for output in cell.get("outputs", []):
-                if output.get("output_type") == "error" and output.get("ename") == "CellTimeoutError":
-                    grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-                    timeouts.append(f"cell {index}" + (f" ({grade_id})" if grade_id else ""))
-        _record(nb, "timeouts", timeouts)
+            info = resources["nbgrader"]
+            with Gradebook(info["db_url"], self.config.CourseDirectory.get("course_id", "")) as gb:
+                notebook = gb.find_submission_notebook(info["notebook"], info["assignment"], info["student"])
+                notebook.flagged = True
+                gb.db.commit()
         return nb, resources
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 OK, FAILED, MISSING = "ok", "failed", "missing"
-CSV_COLUMNS = ["learner", "lesson", "score", "max_score", "status", "reason"]
+CSV_COLUMNS = ["learner", "lesson", "score", "max_score", "status", "reason", "sandbox", "device"]
 TOTAL = "total"
 
 
@@ -22,6 +22,8 @@ class LessonResult:
     status: str
     reason: str = ""
     seconds: float | None = None  # wall time of its grading process; not written to grades.csv
+    sandbox: str = ""  # "yes" when the learner's kernel ran in the sandbox, "NO" with --no-sandbox
+    device: str = ""  # where the judges trained (lesson 05), e.g. "cpu (2 threads)"
 
 
 def _number(value: float | None) -> str:
@@ -61,6 +63,8 @@ class GradeReport:
             sum(r.max_score for r in rows),
             FAILED if failed else OK,
             "; ".join(problems),
+            sandbox=rows[0].sandbox if rows else "",
+            device=rows[0].device if rows else "",
         )
 
     def rows(self) -> list[LessonResult]:
@@ -78,7 +82,8 @@ class GradeReport:
             writer = csv.writer(handle)
             writer.writerow(CSV_COLUMNS)
             for r in self.rows():
-                writer.writerow([r.learner, r.lesson, _number(r.score), _number(r.max_score), r.status, r.reason])
+                writer.writerow([r.learner, r.lesson, _number(r.score), _number(r.max_score), r.status, r.reason,
+                                 r.sandbox, r.device])
         return self.csv_path
 
     def __str__(self) -> str:
@@ -99,4 +104,7 @@ class GradeReport:
             + f"grades in {self.csv_path}, feedback in {self.out / 'feedback'}"
         )
         lines.extend(f"note: {note}" for note in self.notes)
+        if any(r.sandbox == "NO" for r in self.results):
+            lines.append("WARNING: graded without a sandbox (--no-sandbox): learners' code ran with the grader's "
+                         "rights; grades.csv says so in its sandbox column")
         return "\n".join(lines)

@@ -1,10 +1,14 @@
 """Autograde one learner's lesson in a child process, under a wall-clock limit.
 
-The child runs nbgrader's autograde and generate_feedback; the parent waits at most
-``CourseLimits.notebook_timeout`` seconds, then kills the child and its kernel. A hang, a
-kernel that dies or a crash in nbgrader therefore costs one learner's lesson, never the run.
-The child is forked where possible, so it starts with nbgrader already imported (importing it
-afresh takes seconds per learner).
+The child runs nbgrader's autograde (whose ``TrustedExecute`` starts the learner's kernel in a
+sandbox and judges the test cells in the child) and generate_feedback. The parent starts up to
+``--jobs`` children at once and kills any that outlives its limit, with everything it started.
+A hang, a kernel that dies or a crash in nbgrader therefore costs one learner's lesson, never
+the run. The child is forked where possible, so it starts with nbgrader already imported.
+
+The child writes its outcome (status, reason, the judges' verdicts) as JSON into the grading
+workspace's ``logs/`` folder. That folder is never visible to a learner's sandboxed kernel;
+only the child, grading code the course ships, writes there.
 """
 
 from __future__ import annotations
@@ -14,25 +18,40 @@ import logging
 import multiprocessing
 import os
 import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 from traitlets.config import Config
 
 from dropout_kit.course import config as course_config
-from dropout_kit.course.notebooks import read_notebook
-from dropout_kit.course.notebooks import METADATA_KEY
+from dropout_kit.course.notebooks import METADATA_KEY, read_notebook
 from dropout_kit.course.report import FAILED, OK
 
-# Never hand these to learner code: the kernel inherits the grader's environment.
+# Never hand these to learner code: the kernel inherits part of the grader's environment.
 _SECRET_ENV = (course_config.DB_URL_ENV, "PGPASSWORD", "PGPASSFILE", "DATABASE_URL")
 
 
-def grade_one(config: Config, lesson: str, learner: str, *, limit: float, logs: Path) -> tuple[str, str]:
-    """Autograde ``learner``'s ``lesson`` in a child process; return (status, reason).
+@dataclass
+class Job:
+    """One learner's lesson being graded in a child process."""
 
-    The child's log goes to ``logs/<learner>/<lesson>.log``.
-    """
+    learner: str
+    lesson: str
+    process: multiprocessing.Process
+    result_path: Path
+    log_path: Path
+    started: float
+    limit: float
+
+    def overdue(self) -> bool:
+        """Has the job run past its wall-clock limit?"""
+        return time.monotonic() - self.started > self.limit
+
+
+def start(config: Config, lesson: str, learner: str, *, limit: float, logs: Path) -> Job:
+    """Start autograding ``learner``'s ``lesson`` in a child process; the log goes to ``logs/<learner>/``."""
     logs = Path(logs) / learner
     logs.mkdir(parents=True, exist_ok=True)
     result_path, log_path = logs / f"{lesson}.json", logs / f"{lesson}.log"
@@ -43,20 +62,25 @@ def grade_one(config: Config, lesson: str, learner: str, *, limit: float, logs: 
         name=f"grade {learner} {lesson}",
     )
     child.start()
-    child.join(limit)
-    if child.is_alive():
-        _kill_tree(child.pid)
-        child.join()
-        return FAILED, (f"timeout: grading ran over the {limit:g} s limit per lesson "
-                        "(CourseLimits.notebook_timeout) and was killed")
-    if not result_path.is_file():
-        return FAILED, f"the grading process crashed (exit code {child.exitcode}); see {log_path}"
-    outcome = json.loads(result_path.read_text(encoding="utf-8"))
-    return outcome["status"], outcome["reason"]
+    return Job(learner, lesson, child, result_path, log_path, time.monotonic(), limit)
 
 
-def _kill_tree(pid: int) -> None:
-    """Kill a process and everything it started (the kernel runs in a session of its own)."""
+def finish(job: Job) -> tuple[str, str, dict]:
+    """Wait for ``job`` (killing it past its limit); return (status, reason, verdicts by grade id)."""
+    job.process.join(max(0.0, job.limit - (time.monotonic() - job.started)))
+    if job.process.is_alive():
+        kill_tree(job.process.pid)
+        job.process.join()
+        return FAILED, (f"timeout: grading ran over the {job.limit:g} s limit per lesson "
+                        "(CourseLimits.notebook_timeout) and was killed"), {}
+    if not job.result_path.is_file():
+        return FAILED, f"the grading process crashed (exit code {job.process.exitcode}); see {job.log_path}", {}
+    outcome = json.loads(job.result_path.read_text(encoding="utf-8"))
+    return outcome["status"], outcome["reason"], outcome.get("verdicts", {})
+
+
+def kill_tree(pid: int) -> None:
+    """Kill a process and everything it started (a kernel's sandbox included)."""
     try:
         parent = psutil.Process(pid)
         family = parent.children(recursive=True) + [parent]
@@ -76,13 +100,14 @@ def _child(config: Config, lesson: str, learner: str, result_path: str, log_path
     logging.getLogger("traitlets").setLevel(logging.INFO)
     for name in _SECRET_ENV:
         os.environ.pop(name, None)
-    status, reason = _autograde(config, lesson, learner)
-    Path(result_path).write_text(json.dumps({"status": status, "reason": reason}), encoding="utf-8")
+    status, reason, verdicts = _autograde(config, lesson, learner)
+    Path(result_path).write_text(json.dumps({"status": status, "reason": reason, "verdicts": verdicts}),
+                                 encoding="utf-8")
     stream.flush()
 
 
 def _redirect_output(log_path: str):
-    """Send this process's output, and the kernel's, which inherits it, to ``log_path``."""
+    """Send this process's output to ``log_path`` (a sandboxed kernel's own output goes to its own log)."""
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
@@ -92,39 +117,28 @@ def _redirect_output(log_path: str):
     return stream
 
 
-def _autograde(config: Config, lesson: str, learner: str) -> tuple[str, str]:
+def _autograde(config: Config, lesson: str, learner: str) -> tuple[str, str, dict]:
     from dropout_kit.course import converters
 
     try:
         converters.autograde(config, lesson, learner)
     except converters.ConversionError as exc:
-        return FAILED, describe_failure(exc.cause)
+        return FAILED, describe_failure(exc.cause), {}
     root = Path(config.CourseDirectory.root)
     autograded = root / "autograded" / learner / lesson / f"{lesson}.ipynb"
-    found = read_notebook(autograded).metadata.get(METADATA_KEY, {})
-    problems = []
-    if found.get("timeouts"):
-        seconds = course_config.cell_timeout(config)
-        problems.append(f"timeout: {', '.join(found['timeouts'])} ran over {seconds} s (Execute.timeout)")
-    if found.get("tampering"):
-        problems.append("tampering suspected: " + "; ".join(found["tampering"][:3])
-                        + (f" (+{len(found['tampering']) - 3} more)" if len(found["tampering"]) > 3 else ""))
+    record = read_notebook(autograded).metadata.get(METADATA_KEY, {})
+    problems = list(record.get("findings", []))
     try:
         converters.feedback(config, lesson, learner)
     except converters.ConversionError as exc:
         problems.append(f"feedback not written: {describe_failure(exc.cause)}")
-    return (FAILED if problems else OK), "; ".join(problems)
+    return (FAILED if problems else OK), "; ".join(problems), record.get("verdicts", {})
 
 
 def describe_failure(cause: BaseException | None) -> str:
     """A one-line reason for a failed autograde, for the grades.csv reason column."""
     name = type(cause).__name__ if cause is not None else "error"
     text = " ".join(str(cause).split())[:300] if cause is not None else "unknown"
-    if name == "DeadKernelError":
-        return "kernel died: the submission crashed or ended Python (os._exit, a segfault, out of memory)"
-    if name == "CellTimeoutError":
-        # nbclient raises this when a cell went on after the interrupt that Execute.timeout sent.
-        return "timeout: a cell ran past Execute.timeout and did not stop when interrupted"
     if isinstance(cause, RuntimeError) and "Kernel" in text and "respond" in text:
         return f"kernel did not start: {text}"
     return f"{name}: {text}"

@@ -1,0 +1,196 @@
+"""``TrustedExecute``: run a submission in a sandboxed kernel, and judge each test cell outside it.
+
+This preprocessor takes the place of nbgrader's ``Execute`` in autograding (both in
+``dropout-kit grade`` and in plain ``nbgrader autograde`` with the course's configuration):
+
+1. the learner's notebook is copied alone into a fresh work folder, and a kernel is started
+   in a bubblewrap sandbox over it (``dropout_kit.sandbox``): no network, no course files,
+   read-only system, limits on memory, processes, file sizes and output;
+2. the code cells run in order, each under ``Execute.timeout`` and all under the lesson's
+   wall-clock limit; what they print is kept under caps and without HTML or script
+   (``outputs.py``);
+3. a test cell is never run. In its place the grader draws the exercise's requests, sends
+   the probe call (``exercises.kernel.call_code``), takes the reply as data, and runs the
+   exercise's judge here, in the grader's process, on the learner's code as text. The
+   verdict becomes the cell's output: a verdict display, plus an error when it failed, so
+   that nbgrader's ``SaveAutoGrades`` gives the points exactly when the judge passed it;
+4. the kernel and every process of its sandbox are ended.
+
+The verdicts and findings (timeouts, limits hit, a dead kernel, a missing judge) go to
+``FlagFindings``, which records them in the notebook's metadata under ``dropout_course`` and
+flags the submission; ``grade`` reads them to cross-check the gradebook's scores.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbformat import v4
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Bool, List, Unicode
+
+from dropout_kit import exercises, sandbox
+from dropout_kit.course import config as course_config
+from dropout_kit.course.notebooks import METADATA_KEY
+from dropout_kit.course.outputs import Budget, run_code
+from dropout_kit.exercises import scan
+from dropout_kit.exercises.kernel import call_code
+
+GRACE = 10.0  # seconds a kernel gets to become idle after an interrupt
+
+
+def _meta(cell) -> dict:
+    return cell.metadata.get("nbgrader", {}) if cell.cell_type == "code" else {}
+
+
+def is_test_cell(cell) -> bool:
+    """A graded code cell that is not an answer: its points come from a judge."""
+    meta = _meta(cell)
+    return bool(meta.get("grade")) and not meta.get("solution")
+
+
+def learner_code(nb, source_nb) -> str:
+    """The code the learner wrote: answer cells, and code cells not given by the lesson as they are."""
+    given = {c.source for c in source_nb.cells if c.cell_type == "code" and not _meta(c).get("solution")}
+    cells = [(str(i), c.source) for i, c in enumerate(nb.cells)
+             if c.cell_type == "code" and not is_test_cell(c) and (_meta(c).get("solution") or c.source not in given)]
+    return scan.join_cells(cells)
+
+
+def verdict_outputs(verdict) -> list:
+    """A test cell's outputs for a verdict: its display, then an error when it did not pass."""
+    outputs = [v4.new_output("display_data", data={"text/plain": str(verdict), "text/html": verdict._repr_html_()})]
+    if not verdict.passed:
+        outputs.append(v4.new_output("error", ename="NotPassed", evalue=verdict.headline(),
+                                     traceback=[f"NotPassed: {verdict.headline()}"]))
+    return outputs
+
+
+@dataclass
+class _Run:
+    """One submission's execution: its kernel, limits, and what was found so far."""
+
+    kernel: object
+    code: str
+    cell_timeout: float
+    lesson_timeout: float
+    deadline: float
+    budget: Budget = field(default_factory=Budget)
+    findings: list = field(default_factory=list)
+    verdicts: dict = field(default_factory=dict)
+    stopped: str = ""
+
+    def halt(self, reason: str) -> None:
+        """Stop the kernel and every process of its sandbox; later cells are not run."""
+        self.stopped = reason
+        self.findings.append(reason)
+        self.kernel.stop()
+
+
+class TrustedExecute(NbGraderPreprocessor):
+    """Execute a submission in a sandboxed kernel; test cells are judged in this process."""
+
+    sandbox = Bool(True, help="Run the learner's kernel in a bubblewrap sandbox. Turning it off "
+                   "(dropout-kit grade --no-sandbox) leaves learner code with the grader's rights: only "
+                   "for trusted notebooks; the judges still decide outside the kernel.").tag(config=True)
+    data_lessons = List(Unicode(), default_value=["07_metrics"],
+                        help="Lessons whose kernel may read FashionMNIST (read-only). Other lessons' "
+                        "kernels see no dataset: lesson 05's never sees validation labels.").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        lesson = resources["nbgrader"]["assignment"]
+        code = learner_code(nb, self._source_notebook(resources))
+        lesson_timeout = course_config.notebook_timeout(self.config)
+        workdir = Path(tempfile.mkdtemp(prefix="dropout-grade-"))
+        try:
+            nbformat.write(nb, str(workdir / f"{resources['nbgrader']['notebook']}.ipynb"))
+            with sandbox.start_kernel(workdir, self._policy(lesson)) as kernel:
+                run = _Run(kernel, code, course_config.cell_timeout(self.config), lesson_timeout,
+                           time.monotonic() + lesson_timeout)
+                for index, cell in enumerate(nb.cells):
+                    if cell.cell_type == "code":
+                        self._cell(run, index, cell)
+                run.findings.extend(kernel.findings)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        # nbgrader's ClearMetadataPreprocessor comes next: FlagFindings writes this into the metadata.
+        resources[METADATA_KEY] = {"verdicts": run.verdicts, "findings": run.findings,
+                                   "sandboxed": bool(self.sandbox)}
+        return nb, resources
+
+    def _cell(self, run: _Run, index: int, cell) -> None:
+        left = run.deadline - time.monotonic()
+        if not run.stopped and left <= 0:
+            run.halt(f"timeout: the lesson ran over its {run.lesson_timeout:g} s limit before cell {index}")
+        if not run.stopped and not run.kernel.is_alive():
+            run.halt(f"kernel died: before cell {index} (a crash, os._exit, or a sandbox limit)")
+        timeout = max(0.0, min(left, run.cell_timeout))
+        if is_test_cell(cell):
+            grade_id = _meta(cell).get("grade_id", "")
+            verdict = self._judge(run, grade_id, timeout)
+            run.verdicts[grade_id] = verdict.to_dict()
+            cell.outputs = verdict_outputs(verdict)
+            return
+        cell.outputs = []
+        if run.stopped:
+            return
+        result = run_code(run.kernel.client, cell.source, timeout, run.budget)
+        cell.outputs = result.outputs
+        if result.timed_out:
+            run.findings.append(f"timeout: cell {index} ran over {timeout:.0f} s")
+            cell.outputs.append(v4.new_output("error", ename="CellTimeoutError", evalue="",
+                                              traceback=["CellTimeoutError: stopped by the grader"]))
+            if not self._recover(run):
+                run.halt(f"timeout: the kernel did not stop after cell {index} timed out")
+        if run.budget.flooded and not run.stopped:
+            run.halt(f"output: the kernel sent more than {run.budget.limit} bytes by cell {index}")
+
+    @staticmethod
+    def _recover(run: _Run) -> bool:
+        """After a timeout: interrupt, and give the kernel a moment; True when it answers again."""
+        run.kernel.interrupt()
+        return run_code(run.kernel.client, "pass", GRACE, run.budget).finished
+
+    def _judge(self, run: _Run, grade_id: str, timeout: float):
+        exercise = exercises.for_grade_id(grade_id)
+        if exercise is None:
+            run.findings.append(f"no judge: the course has no exercise for test cell {grade_id}")
+            return exercises.Verdict.fail(grade_id, "judge", f"the course has no judge for test cell {grade_id}")
+        if run.stopped:
+            return exercise.decide(None, None, missing=f"not checked: {run.stopped}")
+        requests = exercise.new_requests()
+        timeout = min(timeout, exercise.timeout)
+        result = run_code(run.kernel.client, call_code(exercise.key, exercise.target, requests), timeout, run.budget)
+        if result.timed_out:
+            missing = f"checking `{exercise.target}` ran over {timeout:.0f} s"
+            if not self._recover(run):
+                run.halt(f"timeout: the kernel did not stop after checking {grade_id} timed out")
+        elif result.error:
+            missing = f"checking `{exercise.target}` failed in your notebook: {result.error[:500]}"
+        else:
+            missing = f"no reply came from the probe of `{exercise.target}`"
+        reply = result.replies[-1] if result.replies else None
+        return exercise.decide(requests, reply, source=run.code, missing=missing)
+
+    def _policy(self, lesson: str):
+        read_only, env = [], {}
+        if lesson in self.data_lessons:
+            from dropout_kit import data
+
+            # The grader unpacks the files (trusted); the kernel reads them, and caches into its own /tmp.
+            raw = data.find(download=False)[0] / "FashionMNIST" / "raw"
+            read_only.append(raw)
+            env.update({data.ENV_VAR: str(raw), data.CACHE_ENV_VAR: "/tmp/dropout_kit_cache"})
+        hidden = tuple(path for exercise in exercises.all_exercises().values() for path in exercise.hidden)
+        return sandbox.Policy(isolate=bool(self.sandbox), read_only=tuple(read_only), env=env, hidden=hidden)
+
+    def _source_notebook(self, resources):
+        info = resources["nbgrader"]
+        source_dir = self.config.CourseDirectory.get("source_directory", "")
+        return nbformat.read(os.path.join(source_dir, info["assignment"], f"{info['notebook']}.ipynb"), as_version=4)
