@@ -1,7 +1,7 @@
 """What a machine with a GPU must show: fit's speed there, lessons 04 and 06 under nbmake, the grading calibration.
 
     python benchmarks/gpu_check.py                   # on a GPU machine: one run, about 5-8 minutes on one H200
-    python benchmarks/gpu_check.py --smoke           # every code path on the CPU at tiny sizes (about a minute)
+    python benchmarks/gpu_check.py --smoke           # every code path on the CPU at tiny sizes (3 min on 2 cores)
     python benchmarks/gpu_check.py --only speed      # sections again: adam, calibration, speed, notebooks
 
 Needs torch, torchvision, numpy, matplotlib, tqdm, pytest, nbmake, nbclient, ipykernel and this repository (it
@@ -208,7 +208,8 @@ def check_speed(device, args, log: Log) -> list[dict]:
     return [
         row(f"tutorial loop on {name}", f"{ref_ms:.3f} ms/step (median of {len(ref)})", "information", None),
         row(f"fit on {name}", f"{fast_ms:.3f} ms/step (median of {len(fast)})", "information", None),
-        row(f"fit on {describe_device('cpu')}", f"{cpu_ms:.3f} ms/step (1 epoch)", "information", None),
+        row(f"fit on this machine's CPU, {describe_device('cpu')}", f"{cpu_ms:.3f} ms/step (1 epoch)",
+            "information", None),
         row("fit vs tutorial loop, same device", f"{ratio:.1f}x faster",
             f">= {TARGETS['speed_ratio']:g}x" + ("" if enforce else " (not enforced in --smoke)"),
             ratio >= TARGETS["speed_ratio"] if enforce else None),
