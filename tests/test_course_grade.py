@@ -123,10 +123,10 @@ TAMPERING = {
                                                    "torch.equal = lambda *a, **k: True\n"
                                                    "def dropout(x, p=0.5, training=True, inplace=False):\n"
                                                    "    return x"}, "torch.allclose"),
-        ("replaces_checker", {"dropout_function": "checks.check_dropout_function = "
-                                                  "lambda fn: type('R', (), {'passed': True})()\n"
+        ("replaces_checker", {"dropout_function": "exercises.check = "
+                                                  "lambda *a, **k: type('V', (), {'passed': True})()\n"
                                                   "def dropout(x, p=0.5, training=True, inplace=False):\n"
-                                                  "    return x"}, "checks.check_dropout_function"),
+                                                  "    return x"}, "exercises.check"),
     ],
 }
 

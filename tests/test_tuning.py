@@ -120,11 +120,22 @@ def test_grid_is_the_product_rates_slowest():
 # --- choosing and comparing -----------------------------------------------------------------
 
 
-def test_pick_rate_takes_the_smallest_p_within_one_se():
-    """Is the pick the smallest p whose mean is >= best - std_best/sqrt(n), not the best itself?"""
-    table = [row(0.1, 0.84, 0.01, 4), row(0.2, 0.852, 0.01, 4), row(0.3, 0.856, 0.01, 4), row(0.4, 0.85, 0.01, 4)]
-    assert tuning.pick_rate(table) == 0.2  # 0.856 - 0.005 = 0.851
-    assert tuning.pick_rate([row(0.1, 0.84, math.nan, 1), row(0.2, 0.85, math.nan, 1)]) == 0.2
+def test_pick_rate_takes_the_largest_p_within_one_se():
+    """Is the pick the largest p whose mean is >= best - std_best/sqrt(n), not the best itself (the one-SE rule)?"""
+    table = [row(0.1, 0.84, 0.01, 4), row(0.2, 0.852, 0.01, 4), row(0.3, 0.856, 0.01, 4), row(0.4, 0.853, 0.01, 4),
+             row(0.5, 0.848, 0.01, 4)]
+    assert tuning.pick_rate(table) == 0.4  # line 0.856 - 0.005 = 0.851; 0.5 is within one std, not one SE
+    assert tuning.pick_rate(table[::-1]) == 0.4  # the order of the rows does not matter
+    assert tuning.pick_rate([row(0.1, 0.84, math.nan, 1), row(0.2, 0.85, math.nan, 1),
+                             row(0.3, 0.83, math.nan, 1)]) == 0.2  # n = 1: SE 0, the best wins
+
+
+def test_pick_rate_counts_ties_and_the_line_as_within():
+    """Do a tie for the best and a row exactly one SE below it (exact in binary) count as within?"""
+    assert tuning.pick_rate([row(0.2, 0.875, 0.0625, 4), row(0.4, 0.875, 0.0625, 4),
+                             row(0.6, 0.8, 0.0625, 4)]) == 0.4
+    assert tuning.pick_rate([row(0.2, 0.875, 0.0625, 4), row(0.4, 0.84375, 0.0625, 4),
+                             row(0.6, 0.84374, 0.0625, 4)]) == 0.4  # 0.875 - 0.0625 / 2 = 0.84375
 
 
 def test_pick_rate_refuses_test_metrics_pairs_and_empty_tables():
