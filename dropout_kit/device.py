@@ -21,7 +21,7 @@ from torch import nn
 
 from dropout_kit.errors import DeviceError
 
-__all__ = ["LESSON_TIMES", "describe_device", "expected_time", "placed", "private_rng", "resolve_device"]
+__all__ = ["LESSON_TIMES", "describe_device", "expected_time", "model_device", "placed", "private_rng", "resolve_device"]
 
 FORMS = "'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'"
 REMEDY = "use device='auto' or 'cpu'"

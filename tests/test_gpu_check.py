@@ -1,5 +1,5 @@
-"""benchmarks/gpu_check.py: does its --smoke run exercise every section on the CPU, and are its band,
-its t-tail and its verdict right?"""
+"""benchmarks/gpu_check.py and its calibration_band: does --smoke exercise every section on the CPU, and are
+the band, the t-tail and the verdict right?"""
 
 from __future__ import annotations
 
