@@ -167,6 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", dest="batch_size", type=_positive_int, help="batch size (default: 64)")
     p.add_argument("--out", type=Path, help="output folder for the table and plots (default: runs/experiment)")
     p.add_argument("--root", type=Path, help="folder holding FashionMNIST (default: searched)")
+    p.add_argument("--device", metavar="{auto,cpu,cuda,cuda:N,mps}",
+                   help="where to train (default: auto = CUDA, then Apple MPS, then the CPU)")
     p.set_defaults(func=_cmd_experiment)
 
     p = command("data", "say where FashionMNIST was found",

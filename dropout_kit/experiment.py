@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from dropout_kit.data import load_fashion_mnist
+from dropout_kit.device import describe_device, resolve_device
 from dropout_kit.models import BaselineMLP, DropoutMLP
 from dropout_kit.runs import format_pm, summarize, train_runs
 
@@ -37,6 +38,7 @@ def run_experiment(
     out: Path = Path("runs/experiment"),
     root: Path | None = None,
     progress: bool | None = None,
+    device="auto",
     echo=print,
 ) -> list[dict]:
     """Run the experiment; write ``results.csv``, ``results.md`` and ``curves.png`` into ``out``.
@@ -48,6 +50,8 @@ def run_experiment(
         seeds: one run per seed for each model.
         out: output folder (created).
         root: a folder holding FashionMNIST (default: the lookup order of ``dropout_kit.data``).
+        device: where to train (``"auto"``: CUDA, then MPS, then the CPU); named in the
+            report and in ``results.csv``'s ``device`` column.
         echo: where progress lines go (``print``).
 
     Returns:
@@ -55,13 +59,15 @@ def run_experiment(
     """
     from dropout_kit.plots import curves  # matplotlib only when the job runs
 
+    device = resolve_device(device)  # a bad device fails here, before the data is read
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     data = load_fashion_mnist(root, subset=subset)
     echo(f"data: {len(data.train)} train / {len(data.val)} val / {len(data.test)} test images; "
-         f"{epochs} epochs, batch {batch_size}, Adam lr 1e-3; seeds {list(seeds)}")
+         f"{epochs} epochs, batch {batch_size}, Adam lr 1e-3; seeds {list(seeds)}; "
+         f"device {describe_device(device)}")
     rows, histories = compare(data, p=p, seeds=seeds, epochs=epochs, batch_size=batch_size,
-                              progress=progress, echo=echo)
+                              progress=progress, device=device, echo=echo)
     report = format_report(rows, epochs=epochs, batch_size=batch_size, subset=subset, n_train=len(data.train))
     echo(report)
     (out / "results.md").write_text(report + "\n")
@@ -76,19 +82,21 @@ def run_experiment(
 
 
 def compare(data, *, p: float = 0.3, seeds: Sequence[int] = (0,), epochs: int = 10, batch_size: int = 64,
-            progress: bool | None = None, echo=print, **fit_kwargs) -> tuple[list[dict], dict]:
+            progress: bool | None = None, device="auto", echo=print,
+            **fit_kwargs) -> tuple[list[dict], dict]:
     """Train the baseline and the dropout-``p`` model over ``seeds``; return (rows, histories).
 
-    ``rows`` are ``summarize`` rows (with test accuracy, for the final report) labelled
-    "no dropout" and "dropout"; ``histories`` maps a plot label to each model's Histories.
-    Used by ``run_experiment`` and lesson 04.
+    ``rows`` are ``summarize`` rows (with test accuracy, for the final report, and the
+    ``device`` they trained on) labelled "no dropout" and "dropout"; ``histories`` maps a
+    plot label to each model's Histories. Used by ``run_experiment`` and lesson 04.
     """
+    device = resolve_device(device)
     setups = {"no dropout": (BaselineMLP, 0.0), "dropout": (functools.partial(DropoutMLP, p), p)}
     histories, rows = {}, []
     for label, (make_model, rate) in setups.items():
         echo(f"training: {label}{f' (p={p})' if rate else ''} over seeds {list(seeds)} ...")
         runs = train_runs(make_model, data, seeds=seeds, epochs=epochs, batch_size=batch_size,
-                          test=True, progress=progress, **fit_kwargs)
+                          test=True, progress=progress, device=device, **fit_kwargs)
         histories[label if not rate else f"dropout p={p}"] = runs
         rows.append(summarize(label, runs, p=rate,
                               seconds_per_run=sum(sum(h.seconds) for h in runs) / len(runs)))
@@ -96,7 +104,7 @@ def compare(data, *, p: float = 0.3, seeds: Sequence[int] = (0,), epochs: int = 
 
 
 def format_report(rows: Sequence[dict], *, epochs: int, batch_size: int, subset: int | None, n_train: int) -> str:
-    """A Markdown table: the tutorial's claims beside the measured mean ± std."""
+    """A Markdown table: the tutorial's claims beside the measured mean ± std, and where it was trained."""
     lines = [
         "| setup | claimed train | measured train (running, dropout on) | train (eval mode) "
         "| claimed val | measured val | test | runs | s/run |",
@@ -118,4 +126,7 @@ def format_report(rows: Sequence[dict], *, epochs: int, batch_size: int, subset:
         "Claims are those of the FashionMNIST experiment tutorial, which validated on the test split with all 60,000 "
         "training images."
     )
+    devices = ", ".join(dict.fromkeys(row["device"] for row in rows if row.get("device")))
+    if devices:
+        note += f" Trained on {devices}."
     return "\n".join(lines) + "\n\n" + note
