@@ -58,7 +58,8 @@ def test_experiment_runs_end_to_end_on_tiny_data(isolated, capsys):
     assert "| no dropout | 98% |" in printed and "| dropout p=0.3 | 90% |" in printed
     assert (out / "curves.png").stat().st_size > 10_000
     rows = (out / "results.csv").read_text().splitlines()
-    assert rows[0].startswith("label,n,p,") and len(rows) == 3
+    assert rows[0].startswith("regime,label,n,p,") and len(rows) == 3
+    assert all(row.startswith("custom,") for row in rows[1:])  # --epochs/--subset: one regime of your own
 
 
 @pytest.mark.parametrize("device, message", [
