@@ -33,6 +33,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=calibration.SEEDS)
     parser.add_argument("--designs", nargs="+", help="labels of the designs to run (default: all)")
     parser.add_argument("--workers", type=int, default=1, help="training processes (one thread each)")
+    parser.add_argument("--device", default="cpu", help="where to train (the committed table: cpu)")
     parser.add_argument("--report", action="store_true", help="print the README's table from --out; train nothing")
     args = parser.parse_args()
     if args.report:
@@ -47,7 +48,7 @@ def main() -> None:
         writer.writeheader()
         for label, rates, _ in designs:
             began = time.perf_counter()
-            for run in result.runs(rates, args.seeds, data=data, workers=args.workers):
+            for run in result.runs(rates, args.seeds, data=data, workers=args.workers, device=args.device):
                 row = {"design": label, **dict(zip(calibration.FIELDS[1:5], rates)), **run}
                 writer.writerow({k: round(v, 5) if isinstance(v, float) else v for k, v in row.items()})
                 count += 1

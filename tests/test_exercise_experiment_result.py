@@ -120,7 +120,7 @@ def test_target_in_words():
 # --- the committed calibration ---------------------------------------------------------
 
 def test_calibration_covers_every_design_on_every_seed():
-    """Does the committed calibration hold every design on every calibration seed (at least 5, graded seeds included)?"""
+    """Does the calibration hold every design on every calibration seed (at least 5, the graded ones among them)?"""
     runs = calibration.read()
     assert len(calibration.SEEDS) >= 5 and set(RECIPE.seeds) <= set(calibration.SEEDS)
     for label, rates, _ in calibration.DESIGNS:
@@ -130,7 +130,7 @@ def test_calibration_covers_every_design_on_every_seed():
 
 @pytest.mark.parametrize("label, rates, expected", calibration.DESIGNS, ids=[d[0] for d in calibration.DESIGNS])
 def test_the_target_separates_the_designs_on_every_seed(label, rates, expected):
-    """Does every design get its expected verdict on every seed, >= 3 standard errors of a 3-seed mean from the target?"""
+    """Does every design get its expected verdict on every seed, >= 3 SE of a 3-seed mean from the target?"""
     losses = [r["val_loss"] for r in calibration.read()[label]]
     margin = calibration.margin(losses)
     if expected == "fail":
@@ -140,7 +140,7 @@ def test_the_target_separates_the_designs_on_every_seed(label, rates, expected):
 
 
 def test_the_expected_verdicts_cover_the_lesson():
-    """Are the baseline, the tutorial's design, dropout on the logits, too low and too high rates expected to fail, and the lesson's solution to pass?"""
+    """Are the baseline, the tutorial's design, logits, too low and too high rates to fail, the solution to pass?"""
     expected = {rates: verdict for _, rates, verdict in calibration.DESIGNS}
     for rates in [(0, 0, 0, 0), (0, 0.3, 0.3, 0), (0, 0, 0, 0.5), (0, 0.3, 0.3, 0.3), (0, 0.1, 0.1, 0),
                   (0, 0.9, 0.9, 0)]:
@@ -149,7 +149,7 @@ def test_the_expected_verdicts_cover_the_lesson():
 
 
 def test_calibration_table_summarises_per_design():
-    """Does the table give each design's expected verdict, mean, spread, margin and passing seeds, as computed from the CSV?"""
+    """Does the table give each design's expected verdict, mean, margin and passing seeds, from the CSV?"""
     table = calibration.calibration_table()
     runs = calibration.read()
     assert [r["design"] for r in table] == [d[0] for d in calibration.DESIGNS]

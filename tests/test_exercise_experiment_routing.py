@@ -27,7 +27,7 @@ def _routed_train(rates, seed: int = 0, rows: int = 4096, calls: int = 4) -> tup
 
 
 def test_routing_is_the_baseline_with_whole_number_outputs():
-    """Do the routing parameters have the baseline's shapes, and does the baseline give each logit the sum of its coefficients?"""
+    """Has the routing the baseline's shapes, and does the baseline give each logit the sum of its coefficients?"""
     routed = routing(5)
     assert [p.shape for p in routed.params] == list(PARAM_SHAPES)
     logits = baseline_logits(list(routed.params), routed.x.reshape(1, 1, 28, 28))

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 CELL_MARK = re.compile(r"^# %% cell (\S+)[ \t]*$", re.MULTILINE)
 # Names through which library objects are usually reached, besides what the code imports itself.
 USUAL_ROOTS = frozenset({"torch", "nn", "F", "functional", "np", "numpy", "sklearn", "dropout_kit"})
-_TRANSFORMER_ATTRS = frozenset({"input_transformers_cleanup", "input_transformers_post", "input_transformer_manager",
+TRANSFORMER_ATTRS = frozenset({"input_transformers_cleanup", "input_transformers_post", "input_transformer_manager",
                                 "register_magic_function", "register_magics"})
 _PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug", "writefile", "file"})
 
@@ -64,7 +64,7 @@ def split_cells(source: str) -> list[tuple[str, str]]:
             for i, m in enumerate(marks)]
 
 
-def _python(code: str) -> str:
+def as_python(code: str) -> str:
     """IPython syntax (magics, ``!``, ``?``) as the Python it runs; plain Python unchanged."""
     try:
         from IPython.core.inputtransformer2 import TransformerManager
@@ -128,7 +128,7 @@ class _Reader(ast.NodeVisitor):
             if bad:
                 self.add(node, "name", f"uses {'.'.join(chain)}")
                 return  # one finding per chain, not one per prefix
-        if node.attr in _TRANSFORMER_ATTRS:
+        if node.attr in TRANSFORMER_ATTRS:
             self.add(node, "transformer", f"changes how IPython reads cells ({node.attr})")
         self.generic_visit(node)
 
@@ -158,7 +158,7 @@ class _Reader(ast.NodeVisitor):
         if body is None:
             return
         try:
-            tree = ast.parse(_python(body))
+            tree = ast.parse(as_python(body))
         except SyntaxError:
             if magic in _PYTHON_CELL_MAGICS:
                 self.add(node, "unparseable", f"the body of %%{magic} does not parse as Python")
@@ -179,13 +179,16 @@ def _imported(tree: ast.AST) -> set[str]:
     return names
 
 
-def findings(source: str | None, *, attrs=frozenset(), modules=frozenset()) -> list[Finding]:
+def findings(source: str | None, *, attrs=frozenset(), modules=frozenset(), roots=frozenset()) -> list[Finding]:
     """Every use of a forbidden attribute name or module in ``source``, and every unreadable cell.
 
     Args:
         source: the learner's code (cells joined by ``join_cells``), or None (nothing found).
         attrs: names that must not be reached through a module, e.g. {"dropout", "Dropout"}.
         modules: modules that must not be imported, e.g. {"sklearn"} (submodules included).
+        roots: further names that hold modules, beyond ``USUAL_ROOTS`` and what ``source``
+            imports: those a lesson's own cells import (``metrics``, ``tuning``), which the
+            source a judge receives may not include.
     """
     if not source:
         return []
@@ -193,11 +196,11 @@ def findings(source: str | None, *, attrs=frozenset(), modules=frozenset()) -> l
     parsed, out = [], []
     for label, code in split_cells(source):
         try:
-            parsed.append((label, ast.parse(_python(code))))
+            parsed.append((label, ast.parse(as_python(code))))
         except SyntaxError as exc:
             out.append(Finding(label, exc.lineno or 0, "unparseable", "does not parse as Python, so the grader "
                                "cannot read it; fix or delete it"))
-    roots = set(USUAL_ROOTS)
+    roots = set(USUAL_ROOTS) | set(roots)
     for _, tree in parsed:
         roots |= _imported(tree)
     for label, tree in parsed:

@@ -71,7 +71,7 @@ def margin(values: list[float], target: Target = TARGET) -> float:
 
 
 def calibration_table(path: Path = CALIBRATION, target: Target = TARGET) -> Table:
-    """Every calibrated design: expected verdict, windowed val loss (mean, std, range), margin, passing seeds, accuracies.
+    """Every calibrated design: expected verdict, windowed val loss (mean, std, range), margin, accuracies.
 
     ``val_acc`` is the windowed mean like ``val_loss``; ``train_eval_acc`` (eval mode, all
     3,000 training images) and ``gap`` (it minus val accuracy) are the last epoch's.
@@ -99,7 +99,8 @@ def markdown(path: Path = CALIBRATION, target: Target = TARGET) -> str:
     lines = ["| design | expected | seeds | val loss (mean ± std) | min–max | margin (SE) | seeds passing "
              "| train acc | val acc | gap |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in calibration_table(path, target):
-        lines.append(f"| {r['design']} | {r['expected']} | {r['seeds']} | {r['val_loss']:.3f} ± {r['val_loss_std']:.3f} "
+        lines.append(f"| {r['design']} | {r['expected']} | {r['seeds']} "
+                     f"| {r['val_loss']:.3f} ± {r['val_loss_std']:.3f} "
                      f"| {r['min']:.3f}–{r['max']:.3f} | {r['margin']:+.1f} | {r['seeds_passing']} of {r['seeds']} "
                      f"| {r['train_eval_acc']:.1%} | {r['val_acc']:.1%} | {r['gap'] * 100:.1f} pts |")
     return "\n".join(lines)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import torch
 
+from dropout_kit.device import resolve_device
 from dropout_kit.models import SiteDropoutMLP
 from dropout_kit.recipe import RECIPE, Recipe
 from dropout_kit.runs import format_pm
@@ -73,16 +74,20 @@ def recipe_data(subset: int, data_seed: int):
 
 
 def runs(rates: Sequence[float], seeds: Iterable[int], *, recipe: Recipe = RECIPE, window: int = 10,
-         data=None, workers: int = 1) -> list[dict]:
+         data=None, workers: int = 1, device="auto") -> list[dict]:
     """Train ``SiteDropoutMLP(rates)`` once per seed with the recipe, on one thread; one ``summary`` per seed.
 
     One thread, as in the calibration: another thread count may sum in another order, which
     moves a run like a change of seed, and small networks train faster on one thread anyway.
+    ``device="auto"`` trains on a GPU where there is one: its own dropout generator and float
+    order move each run like a change of seed too (``benchmarks/gpu_check.py`` checks that the
+    calibrated designs keep their verdicts there).
     """
     data = data if data is not None else recipe_data(recipe.subset, recipe.data_seed)
     seeds = list(seeds)
-    jobs = [{"make_model": SiteDropoutMLP, "p": tuple(rates), "weight_decay": 0.0, "seed": seed,
-             "fit_kwargs": fit_kwargs(recipe, window)} for seed in seeds]
+    kwargs = {**fit_kwargs(recipe, window), "device": resolve_device(device)}
+    jobs = [{"make_model": SiteDropoutMLP, "p": tuple(rates), "weight_decay": 0.0, "seed": seed, "fit_kwargs": kwargs}
+            for seed in seeds]
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as calibrated; worker processes use one thread each anyway
     try:
@@ -98,7 +103,7 @@ def _label(rates: Sequence[float]) -> str:
 
 
 def sweep(designs: Iterable[Sequence[float]], *, seeds: Sequence[int] = (0,), recipe: Recipe = RECIPE,
-          window: int = 10, data=None, workers: int = 1) -> Table:
+          window: int = 10, data=None, workers: int = 1, device="auto") -> Table:
     """Lesson 05's sweep: each design (rates at input, hidden 1, hidden 2, logits) measured as the judge does.
 
     Args:
@@ -106,6 +111,7 @@ def sweep(designs: Iterable[Sequence[float]], *, seeds: Sequence[int] = (0,), re
             pixels, after hidden ReLU 1, after hidden ReLU 2 and on the logits.
         seeds: one training run per seed (about 6 s each on an idle core).
         workers: processes to train in (2 on a 2-core machine halves the time).
+        device: where to train (``"auto"``: the GPU if there is one).
 
     Returns:
         A ``Table``, one row per design: the mean (and, with several seeds, the std) of the
@@ -114,7 +120,7 @@ def sweep(designs: Iterable[Sequence[float]], *, seeds: Sequence[int] = (0,), re
     """
     rows = []
     for rates in designs:
-        measured = runs(rates, seeds, recipe=recipe, window=window, data=data, workers=workers)
+        measured = runs(rates, seeds, recipe=recipe, window=window, data=data, workers=workers, device=device)
         row = {"design": _label(rates), "rates": tuple(rates), "seeds": len(measured)}
         for name in ("val_loss", "val_acc", "gap"):
             values = [m[name] for m in measured]
