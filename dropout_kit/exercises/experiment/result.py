@@ -109,7 +109,7 @@ def sweep(designs: Iterable[Sequence[float]], *, seeds: Sequence[int] = (0,), re
     Args:
         designs: e.g. ``[(0, 0.3, 0.3, 0), (0.2, 0.5, 0.5, 0)]``: the drop rate at the input
             pixels, after hidden ReLU 1, after hidden ReLU 2 and on the logits.
-        seeds: one training run per seed (about 6 s each on an idle core).
+        seeds: one training run per seed (about 9 s of CPU each on the course's 2-core machine).
         workers: processes to train in (2 on a 2-core machine halves the time).
         device: where to train (``"auto"``: the GPU if there is one).
 
