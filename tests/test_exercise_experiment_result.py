@@ -176,5 +176,5 @@ def test_rerunning_a_calibration_row_reproduces_it(real_data):
     row = next(r for r in calibration.read()["input 0.2 + hidden 0.5"] if r["seed"] == 1)
     [run] = result.runs((0.2, 0.5, 0.5, 0), [1])
     # The same machine and library give the same digits; another CPU moves a run like a seed
-    # does, within a few standard deviations (the calibration's std is about 0.003 here).
+    # does, within a few standard deviations (this design's calibration std is 0.004).
     assert run["val_loss"] == pytest.approx(row["val_loss"], abs=0.02)

@@ -11,7 +11,15 @@ verdict at the first failure, with a message naming what was seen:
 4. ``only_dropout``: every routed train-mode value is 0 or a whole number of its logit's
    unit, and each site's scale s = 1/(1-p) is one fixed number: the rates are measured here.
 5. ``masks``: the masks are independent Bernoulli(1-p) draws, one per image and unit,
-   fresh in every call: ``masks.py`` compares counts with exact binomial bounds.
+   fresh in every call: ``masks.py`` compares counts with exact binomial bounds (a correct
+   dropout fails with probability at most 1e-6).
+
+Checks 1-4 are exact (float tolerances only), with one limit: a rate is read from values that
+were kept, so a design that keeps fewer than about 1 in 2,000 values along the input's path
+(0.9 at three sites, say) may show none in the probe's 16,384 images and is reported as
+unmeasurable; no such design comes near the target (hidden 0.9 alone: val loss 1.07). The
+checks see the Net only on the judge's parameters; the grade never depends on what it does
+elsewhere, because the judge trains its own network with the measured rates.
 """
 
 from __future__ import annotations
