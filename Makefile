@@ -8,6 +8,8 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 # per step with two trainings at once).
 export OMP_WAIT_POLICY ?= PASSIVE
 DEBIAN_DATA := /usr/share/datasets/fashion-mnist
+# The learner's own copy of the lessons (git-ignored): `make lab` never overwrites a file there.
+WORKSPACE ?= workspace
 
 .PHONY: setup data experiment test test-fast release benchmark lab
 
@@ -19,7 +21,7 @@ $(VENV)/.installed: pyproject.toml environment.yml
 	$(PY) -m pip install --quiet --upgrade pip
 	sed -n 's/^ *- \([A-Za-z][A-Za-z0-9_.-]*==[^ ]*\) *$$/\1/p' environment.yml > $(VENV)/pins.txt
 	$(PY) -m pip install --quiet -r $(VENV)/pins.txt
-	$(PY) -m pip install --quiet --no-deps -e '.[course,postgres,test]'
+	$(PY) -m pip install --quiet --no-deps -e '.[course,instructor,postgres,test]'
 	$(PY) -m pip check
 	touch $@
 
@@ -46,5 +48,7 @@ release: setup
 benchmark: setup
 	env -u OMP_WAIT_POLICY $(PY) benchmarks/fit_speed.py --rounds 3
 
+# The learner's JupyterLab: copies the lessons into $(WORKSPACE) the first time, then opens it
+# there with nbgrader's instructor tools hidden (`dropout-kit start --help`).
 lab: setup
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/dropout-kit start --workspace $(WORKSPACE)

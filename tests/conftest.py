@@ -87,3 +87,30 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def bwrap_sandbox():
+    """This machine's sandbox support; a skip only when bwrap is absent and CI is unset.
+
+    With CI set, or with a bwrap that cannot create namespaces, a missing sandbox is a failure.
+    """
+    import shutil
+
+    from dropout_kit import sandbox
+
+    if shutil.which("bwrap") is None and not os.environ.get("CI"):
+        pytest.skip("bubblewrap (bwrap) is not installed: apt-get install bubblewrap")
+    try:
+        return sandbox.require()
+    except sandbox.SandboxUnavailable as exc:
+        pytest.fail(f"the sandbox tests need a working bubblewrap: {exc}")
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    """A learner's folder as grading makes it: only the notebook, beside a grading workspace."""
+    folder = tmp_path / "autograded" / "learner1" / "lesson"
+    folder.mkdir(parents=True)
+    (folder / "lesson.ipynb").write_text('{"cells": []}\n')
+    return folder

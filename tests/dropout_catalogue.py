@@ -1,5 +1,6 @@
-"""Dropout implementations for tests/test_checks.py: correct ones in several styles, and
-a catalogue of known-wrong ones, each a mistake learners really make.
+"""Dropout implementations for the lesson-02 judge's tests (tests/test_exercise_from_scratch*.py):
+correct ones written from scratch in several styles, PyTorch's own (right in behaviour, but not
+from scratch), and a catalogue of known-wrong ones, each a mistake learners really make.
 
 Every wrong entry names the check that must reject it and a phrase its message must
 contain, so the tests assert that the *right* check fails for the right reason.
@@ -20,7 +21,7 @@ def _validate(p):
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
-# --- correct functions, five styles -------------------------------------------------
+# --- correct functions, five styles, all from scratch ----------------------------------
 
 
 def dropout_bernoulli(x, p=0.5, training=True, inplace=False):
@@ -42,6 +43,15 @@ def dropout_rand_gt_p(x, p=0.5, training=True, inplace=False):
     if inplace:
         return x.mul_(keep).div_(1 - p)
     return x * keep / (1 - p)
+
+
+def dropout_rand_ge_p(x, p=0.5, training=True, inplace=False):
+    _validate(p)
+    if not training:
+        return x
+    keep = (torch.rand_like(x) >= p).to(x.dtype)  # rand is in [0, 1): at p=1 nothing is kept
+    scale = 0.0 if p == 1 else 1 / (1 - p)
+    return x.mul_(keep * scale) if inplace else x * keep * scale
 
 
 def dropout_where(x, p=0.5, training=True, inplace=False):
@@ -67,12 +77,17 @@ def dropout_masked_fill(x, p=0.5, training=True, inplace=False):
     return out if p == 1 else out / (1 - p)
 
 
+CORRECT_FUNCTIONS = [dropout_bernoulli, dropout_rand_gt_p, dropout_rand_ge_p, dropout_where, dropout_masked_fill]
+
+
+# --- PyTorch's dropout: right in behaviour, so it passes every check but from_scratch ---------
+
+
 def dropout_torch(x, p=0.5, training=True, inplace=False):
     return F.dropout(x, p, training, inplace)
 
 
-CORRECT_FUNCTIONS = [dropout_bernoulli, dropout_rand_gt_p, dropout_where, dropout_masked_fill,
-                     dropout_torch, F.dropout]
+LIBRARY_FUNCTIONS = [dropout_torch, F.dropout]
 
 
 class DropoutModule(nn.Module):
@@ -90,7 +105,29 @@ class DropoutModule(nn.Module):
         return f"p={self.p}, inplace={self.inplace}"
 
 
-CORRECT_MODULES = [nn.Dropout, DropoutModule]
+class MaskedFillModule(nn.Module):
+    """A learner-style module that masks in forward itself, with its own check of p."""
+
+    def __init__(self, p: float = 0.5, inplace: bool = False):
+        super().__init__()
+        if not 0 <= p <= 1:
+            raise ValueError(f"p must be in [0, 1], got {p}")
+        self.p = p
+        self.inplace = inplace
+
+    def forward(self, x):
+        return dropout_masked_fill(x, self.p, self.training, self.inplace)
+
+    def extra_repr(self):
+        return f"p={self.p}"
+
+
+class InheritsDropout(nn.Dropout):
+    pass
+
+
+CORRECT_MODULES = [DropoutModule, MaskedFillModule]
+LIBRARY_MODULES = [nn.Dropout, InheritsDropout]
 
 
 # --- the catalogue of wrong functions --------------------------------------------------
@@ -265,6 +302,13 @@ def flattens(x, p=0.5, training=True, inplace=False):
     return _apply(flat, _correct_mask(flat, p), inplace)
 
 
+def returns_numpy(x, p=0.5, training=True, inplace=False):
+    _validate(p)
+    if not training:
+        return x
+    return _apply(x, _correct_mask(x, p), inplace).detach().numpy()  # "for plotting"
+
+
 def nan_at_p_one(x, p=0.5, training=True, inplace=False):
     _validate(p)
     if not training:
@@ -375,6 +419,8 @@ WRONG_FUNCTIONS = [
             "Is returning float32 for a float64 input caught by the shape_dtype check?"),
     Mistake("flattens", flattens, "shape_dtype", "keeps the input's shape",
             "Is flattening the output caught by the shape_dtype check?"),
+    Mistake("returns_numpy", returns_numpy, "shape_dtype", "expected a torch.Tensor",
+            "Is returning a numpy array instead of a tensor caught by the shape_dtype check?"),
     Mistake("special_cases_swapped", special_cases_swapped, "p_zero", "nothing is dropped",
             "Is treating p=0 as 'drop everything' (p read as keep probability) caught by p_zero?"),
     Mistake("nan_at_p_one", nan_at_p_one, "p_one", "NaN",
@@ -406,7 +452,12 @@ class IgnoresTraining(DropoutModule):
 
 class FunctionalWithoutTraining(DropoutModule):
     def forward(self, x):
-        return F.dropout(x, self.p)  # training defaults to True: always drops
+        return F.dropout(x, self.p)  # training defaults to True: always drops (and not from scratch)
+
+
+class ForgetsTrainingArgument(DropoutModule):
+    def forward(self, x):
+        return dropout_bernoulli(x, self.p)  # training defaults to True: always drops
 
 
 class TrainingTestInverted(DropoutModule):
@@ -440,6 +491,21 @@ class WrongDefault(DropoutModule):
 
 class NoExtraRepr(DropoutModule):
     extra_repr = nn.Module.extra_repr
+
+
+class RateInRepr(DropoutModule):
+    def extra_repr(self):
+        return f"rate={self.p}"  # print(model) would not say p
+
+
+class ValidatesInForward(DropoutModule):
+    def __init__(self, p=0.5, inplace=False):
+        nn.Module.__init__(self)
+        self.p, self.inplace = p, inplace
+
+    def forward(self, x):
+        _validate(self.p)  # too late: the bad layer was built and may sit in a model
+        return super().forward(x)
 
 
 class NoValidation(nn.Module):
@@ -479,6 +545,9 @@ WRONG_MODULES = [
     Mistake("functional_without_training", FunctionalWithoutTraining, "module_train_eval",
             "training=self.training",
             "Is F.dropout(x, self.p) without training=self.training caught by the train/eval check?"),
+    Mistake("forgets_training_argument", ForgetsTrainingArgument, "module_train_eval",
+            "training=self.training",
+            "Is dropout(x, self.p) without training=self.training caught by the train/eval check?"),
     Mistake("training_test_inverted", TrainingTestInverted, "module_train_eval",
             "nothing was dropped in training mode",
             "Is an inverted `if self.training` caught by the train/eval check?"),
@@ -490,6 +559,10 @@ WRONG_MODULES = [
             "Is a default p other than nn.Dropout's 0.5 caught by the attributes check?"),
     Mistake("no_extra_repr", NoExtraRepr, "module_repr", "extra_repr",
             "Is a module without extra_repr caught by the repr check?"),
+    Mistake("rate_in_repr", RateInRepr, "module_repr", "extra_repr",
+            "Is an extra_repr that does not show p=... caught by the repr check?"),
+    Mistake("validates_in_forward", ValidatesInForward, "module_invalid_p", "built without error",
+            "Is checking p only in forward, after the layer was built, caught by the invalid-p check?"),
     Mistake("module_no_validation", NoValidation, "module_invalid_p", "built without error",
             "Is a module that accepts p=1.5 caught by the invalid-p check?"),
     Mistake("mask_drawn_once", MaskInInit, "fresh_mask", "exactly the same entries",

@@ -37,8 +37,9 @@ def case(request, exercise: Exercise, name: str, make) -> dict:
     path = GOLDEN / exercise.key / f"{name}.json.gz"
     if request.config.getoption("refresh_golden"):
         path.parent.mkdir(parents=True, exist_ok=True)
-        with gzip.open(path, "wt", encoding="utf-8") as handle:
-            json.dump(make(), handle, sort_keys=True)
+        # mtime=0: re-recording an unchanged case rewrites the same bytes (no churn in git).
+        with gzip.GzipFile(path, "wb", mtime=0) as handle:
+            handle.write(json.dumps(make(), sort_keys=True).encode("utf-8"))
     if not path.exists():
         pytest.fail(f"golden file {path} is missing: record it with `pytest --refresh-golden {request.node.nodeid}`")
     with gzip.open(path, "rt", encoding="utf-8") as handle:
@@ -48,3 +49,10 @@ def case(request, exercise: Exercise, name: str, make) -> dict:
 def judge_again(exercise: Exercise, recorded: dict):
     """The verdict the judge gives today on a recorded case's requests and reply."""
     return exercise.decide(wire.loads(recorded["requests"]), recorded["reply"], source=recorded["source"])
+
+
+def assert_judged_the_same(request, exercise: Exercise, name: str, make) -> dict:
+    """Load (or with --refresh-golden re-record) case ``name`` and assert today's verdict is the recorded one."""
+    recorded = case(request, exercise, name, make)
+    assert judge_again(exercise, recorded).to_dict() == recorded["verdict"]
+    return recorded

@@ -1,3 +1,4 @@
+import argparse
 import subprocess
 import sys
 
@@ -74,3 +75,28 @@ def test_default_lookup_is_used_without_root(monkeypatch, isolated, capsys):
     monkeypatch.setenv(data_module.ENV_VAR, str(env))
     assert cli.main(["data"]) == 0
     assert f"found in {env} (${data_module.ENV_VAR}" in capsys.readouterr().out
+
+
+def test_version(capsys):
+    """Does `dropout-kit --version` print the package's version and exit 0?"""
+    from dropout_kit import __version__
+
+    with pytest.raises(SystemExit) as info:
+        cli.main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out == f"dropout-kit {__version__}\n"
+
+
+def test_every_command_and_argument_has_help():
+    """Does every subcommand have a summary and a description, and every argument a help text?"""
+    parser = cli.build_parser()
+    [subparsers] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    summaries = {choice.dest: choice.help for choice in subparsers._choices_actions}
+    assert set(summaries) == set(subparsers.choices) and len(summaries) >= 7
+    missing = [name for name, text in summaries.items() if not text]
+    for name, sub in subparsers.choices.items():
+        if not sub.description:
+            missing.append(f"{name}: description")
+        missing += [f"{name} {a.dest}" for a in sub._actions if not a.help]
+    missing += [a.dest for a in parser._actions if not a.help]
+    assert missing == []

@@ -22,7 +22,8 @@ def found(cells, **rules):
     ("import torch.nn.functional as G\nG.alpha_dropout(x)", "line 2: uses G.alpha_dropout"),
     ("f = getattr(F, 'dropout')", 'line 1: looks up "dropout" with getattr'),
     ("f = F.__dict__['dropout']", 'line 1: looks up "dropout" by subscript'),
-    ("%%time\ny = F.dropout2d(x)", "line 1: uses F.dropout2d"),
+    ("%%time\ny = F.dropout2d(x)", "line 2: uses F.dropout2d"),
+    ("\n\ny = F.dropout(x)", "line 3: uses F.dropout"),
 ])
 def test_library_dropout_is_found(code, expected):
     """Is each way of reaching PyTorch's dropout reported with its cell and line?"""
@@ -57,9 +58,17 @@ def test_forbidden_modules_and_unreadable_cells():
     ]
 
 
+def test_roots_name_modules_the_source_does_not_import():
+    """Are names given as roots (a lesson's own imports) read as modules, and others left alone?"""
+    cells = [("9", "y = metrics.precision_recall_f1(cm)\nz = table.precision_recall_f1")]
+    assert found(cells, attrs={"precision_recall_f1"}) == []
+    assert found(cells, attrs={"precision_recall_f1"}, roots={"metrics"}) == [
+        ("name", "cell 9, line 1: uses metrics.precision_recall_f1")]
+
+
 def test_cells_split_back_and_plain_text_is_one_cell():
     """Do join_cells and split_cells round-trip, and is unmarked text one unnamed cell?"""
-    cells = [("3", "a = 1\n"), ("10", "b = 2\nc = 3")]
+    cells = [("3", "a = 1\n"), ("10", "b = 2\nc = 3"), ("11", "\n\nd = 4\n\n")]
     assert scan.split_cells(scan.join_cells(cells)) == cells
     assert scan.split_cells("x = 1") == [("", "x = 1")]
     assert scan.findings(None, attrs=DROPOUT) == [] and scan.findings("", attrs=DROPOUT) == []

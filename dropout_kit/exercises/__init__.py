@@ -22,12 +22,12 @@ import importlib
 import numpy as np
 
 from dropout_kit.errors import DropoutKitError
-from dropout_kit.exercises.base import Exercise, envelope_text, source_of
+from dropout_kit.exercises.base import Exercise, envelope_text, session_source, source_of
 from dropout_kit.exercises import wire
 from dropout_kit.verdict import Verdict
 
 # The modules that define exercises, each with a module-level list EXERCISES.
-MODULES: tuple[str, ...] = ("quiz", "backward")
+MODULES: tuple[str, ...] = ("from_scratch", "quiz", "metrics", "backward")
 
 _registry: dict[str, Exercise] | None = None
 
@@ -75,8 +75,8 @@ def check(key: str, obj, *, source: str | None = None, rng: np.random.Generator 
     Args:
         key: the exercise, e.g. ``"dropout_function"``.
         obj: the learner's object (function, class, answer value), passed explicitly.
-        source: the learner's code, for exercises with rules about it (default: found by
-            ``inspect.getsource`` where possible).
+        source: the learner's code, for exercises with rules about it (default: in a kernel, every
+            cell run so far, as grading reads the notebook; elsewhere ``inspect.getsource(obj)``).
         rng: the judge's randomness (default: fresh from ``secrets``, never the learner's RNG).
 
     Returns:
@@ -86,7 +86,9 @@ def check(key: str, obj, *, source: str | None = None, rng: np.random.Generator 
     requests = exercise.new_requests(rng)
     # The probe gets the requests through the wire, as in grading; the judge keeps its own copy.
     reply_text = envelope_text(exercise, obj, wire.roundtrip(requests))
-    return exercise.decide(requests, reply_text, source=source if source is not None else source_of(obj))
+    if source is None:
+        source = session_source() or source_of(obj)
+    return exercise.decide(requests, reply_text, source=source)
 
 
 __all__ = ["Exercise", "UnknownExerciseError", "Verdict", "all_exercises", "check", "for_grade_id", "get", "wire"]

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from dropout_kit.exercises import wire
+from dropout_kit.exercises import reach, scan, wire
 from dropout_kit.verdict import Verdict
 
 MAX_ERROR_CHARS = 2000
@@ -77,7 +77,8 @@ class Exercise:
         Args:
             requests: what ``challenge`` returned (the judge's own copy, never a copy from the kernel).
             reply_text: the probe's envelope as JSON text, or None when no reply came.
-            source: the learner's code, for exercises with rules about it.
+            source: the learner's code (cells joined by ``scan.join_cells``), for exercises with rules
+                about it; the judge sees only what ``target`` can reach (``reach.relevant``).
             missing: why no reply came (shown when ``reply_text`` is None).
         """
         if reply_text is None:
@@ -89,7 +90,7 @@ class Exercise:
                 error = wire.text(envelope.get("error", ""), "error", max_len=MAX_ERROR_CHARS) or "unknown error"
                 return Verdict.fail(self.key, "reply", f"checking `{self.target}` failed: {error}",
                                     title=self.title)
-            return self.judge(requests, envelope.get("reply"), source=source)
+            return self.judge(requests, envelope.get("reply"), source=reach.relevant(source, self.target))
         except wire.ReplyError as exc:
             return Verdict.fail(self.key, "reply", f"the probe's reply is malformed: {exc}", title=self.title)
         except Exception as exc:  # fail closed: hostile data must never crash grading or pass
@@ -120,3 +121,20 @@ def source_of(obj) -> str | None:
         return inspect.getsource(obj)
     except (TypeError, OSError):
         return None
+
+
+def session_source() -> str | None:
+    """In a Jupyter kernel: every cell run so far, in order, as the grader reads a notebook's cells.
+
+    Self-study judges this, so that it sees what grading sees: the learner's code, not only the
+    graded object's own lines. A definition replaced by a later one no longer counts.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    shell = get_ipython()
+    history = shell.user_ns.get("In") if shell is not None else None
+    if not isinstance(history, list) or not history:
+        return None
+    return scan.join_cells([(f"[{i}]", code) for i, code in enumerate(history) if isinstance(code, str) and code])

@@ -26,10 +26,11 @@ import ast
 import re
 from dataclasses import dataclass
 
-CELL_MARK = re.compile(r"^# %% cell (\S+)\s*$", re.MULTILINE)
+# [ \t]*, not \s*: a cell that starts with an empty line must keep it, or its line numbers shift.
+CELL_MARK = re.compile(r"^# %% cell (\S+)[ \t]*$", re.MULTILINE)
 # Names through which library objects are usually reached, besides what the code imports itself.
 USUAL_ROOTS = frozenset({"torch", "nn", "F", "functional", "np", "numpy", "sklearn", "dropout_kit"})
-_TRANSFORMER_ATTRS = frozenset({"input_transformers_cleanup", "input_transformers_post", "input_transformer_manager",
+TRANSFORMER_ATTRS = frozenset({"input_transformers_cleanup", "input_transformers_post", "input_transformer_manager",
                                 "register_magic_function", "register_magics"})
 _PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug", "writefile", "file"})
 
@@ -63,14 +64,17 @@ def split_cells(source: str) -> list[tuple[str, str]]:
             for i, m in enumerate(marks)]
 
 
-def _python(code: str) -> str:
+def as_python(code: str) -> str:
     """IPython syntax (magics, ``!``, ``?``) as the Python it runs; plain Python unchanged."""
     try:
         from IPython.core.inputtransformer2 import TransformerManager
     except ImportError:  # without IPython, only plain Python can be read
         return code
+    # IPython drops a cell's leading empty lines; keep them, so line numbers stay the cell's own.
+    lines = code.splitlines(keepends=True)
+    blank = next((i for i, line in enumerate(lines) if line.strip()), len(lines))
     try:
-        return TransformerManager().transform_cell(code)
+        return "\n" * blank + TransformerManager().transform_cell("".join(lines[blank:]))
     except Exception:  # IPython's transformers raise on some broken input: treat as unparseable
         return code
 
@@ -124,7 +128,7 @@ class _Reader(ast.NodeVisitor):
             if bad:
                 self.add(node, "name", f"uses {'.'.join(chain)}")
                 return  # one finding per chain, not one per prefix
-        if node.attr in _TRANSFORMER_ATTRS:
+        if node.attr in TRANSFORMER_ATTRS:
             self.add(node, "transformer", f"changes how IPython reads cells ({node.attr})")
         self.generic_visit(node)
 
@@ -154,14 +158,15 @@ class _Reader(ast.NodeVisitor):
         if body is None:
             return
         try:
-            tree = ast.parse(_python(body))
+            tree = ast.parse(as_python(body))
         except SyntaxError:
             if magic in _PYTHON_CELL_MAGICS:
                 self.add(node, "unparseable", f"the body of %%{magic} does not parse as Python")
             return
         inner = _Reader(self.cell, self.attrs, self.modules, self.roots | _imported(tree))
         inner.visit(tree)
-        self.found.extend(inner.found)
+        # The body starts on the line after the magic's: findings name the cell's own lines.
+        self.found.extend(Finding(f.cell, f.line + node.lineno, f.kind, f.what) for f in inner.found)
 
 
 def _imported(tree: ast.AST) -> set[str]:
@@ -174,13 +179,16 @@ def _imported(tree: ast.AST) -> set[str]:
     return names
 
 
-def findings(source: str | None, *, attrs=frozenset(), modules=frozenset()) -> list[Finding]:
+def findings(source: str | None, *, attrs=frozenset(), modules=frozenset(), roots=frozenset()) -> list[Finding]:
     """Every use of a forbidden attribute name or module in ``source``, and every unreadable cell.
 
     Args:
         source: the learner's code (cells joined by ``join_cells``), or None (nothing found).
         attrs: names that must not be reached through a module, e.g. {"dropout", "Dropout"}.
         modules: modules that must not be imported, e.g. {"sklearn"} (submodules included).
+        roots: further names that hold modules, beyond ``USUAL_ROOTS`` and what ``source``
+            imports: those a lesson's own cells import (``metrics``, ``tuning``), which the
+            source a judge receives may not include.
     """
     if not source:
         return []
@@ -188,11 +196,11 @@ def findings(source: str | None, *, attrs=frozenset(), modules=frozenset()) -> l
     parsed, out = [], []
     for label, code in split_cells(source):
         try:
-            parsed.append((label, ast.parse(_python(code))))
+            parsed.append((label, ast.parse(as_python(code))))
         except SyntaxError as exc:
             out.append(Finding(label, exc.lineno or 0, "unparseable", "does not parse as Python, so the grader "
                                "cannot read it; fix or delete it"))
-    roots = set(USUAL_ROOTS)
+    roots = set(USUAL_ROOTS) | set(roots)
     for _, tree in parsed:
         roots |= _imported(tree)
     for label, tree in parsed:

@@ -22,13 +22,39 @@ def fit_fresh(make_model: Callable[[], nn.Module], data, *, seed: int, **fit_kwa
     return model, fit(model, data, seed=seed, **fit_kwargs)
 
 
+def parameters_without_reset(model: nn.Module) -> list[str]:
+    """Names of the parameters that no ``reset_parameters()`` re-draws (lesson 06).
+
+    Not every PyTorch layer with weights has a public ``reset_parameters()``:
+    ``nn.MultiheadAttention`` (and so every ``nn.Transformer*`` layer) initialises its
+    ``in_proj_weight`` and ``in_proj_bias`` in a private ``_reset_parameters``. A parameter
+    counts as reached when the module that owns it has ``reset_parameters()``.
+    """
+    return [f"{prefix}.{name}" if prefix else name
+            for prefix, module in model.named_modules()
+            if not callable(getattr(module, "reset_parameters", None))
+            for name, _ in module.named_parameters(recurse=False)]
+
+
 def reset_parameters(model: nn.Module) -> int:
     """Re-initialise every layer that has ``reset_parameters()``; return how many were reset.
 
     Used in lesson 06. Layers draw new random weights from torch's global generator, so
     call ``seed_everything(seed)`` first to make the new weights reproducible. Training
     again afterwards starts from scratch, unlike calling ``fit`` again on a trained model.
+
+    Raises:
+        ValueError: some parameters belong to a module without ``reset_parameters()``
+            (see ``parameters_without_reset``); the model is left untouched, and
+            building a new one is the safe way to start afresh.
     """
+    missed = parameters_without_reset(model)
+    if missed:
+        owners = sorted({type(model.get_submodule(name.rpartition(".")[0])).__name__ for name in missed})
+        raise ValueError(f"cannot re-initialise this {type(model).__name__}: {len(missed)} parameter(s) "
+                         f"({', '.join(missed[:4])}{', ...' if len(missed) > 4 else ''}) belong to "
+                         f"{', '.join(owners)}, which has no reset_parameters(); build a new model instead "
+                         "(seed_everything(seed), then construct it again)")
     count = 0
     for module in model.modules():
         reset = getattr(module, "reset_parameters", None)
