@@ -110,13 +110,30 @@ def test_a_fresh_backward_mask_is_told_apart_from_a_shared_one():
 
 HONEST_LATER_CELLS = [
     ("7", "y = DropoutFunction.apply(x, 0.5, True)\ny.backward(torch.ones_like(y))\nprint(x.grad)"),
+    ("8", "reference = F.dropout(x, 0.5)  # a comparison cell: the class does not use it\nlayer = nn.Dropout(0.5)"),
     ("9", "ok = torch.autograd.gradcheck(model, (X,))\nloss.backward()\ngrads = torch.autograd.grad(loss, [w])"),
 ]
+MASK_LINE = "        mask = torch.empty_like(x).bernoulli_(1.0 - p)"
+
+
+def by_hand(cells):
+    """The by_hand check as grading decides it: the solution's reply, judged with this source (all cells)."""
+    requests = EXERCISE.new_requests(np.random.default_rng(0))
+    torch.manual_seed(0)
+    reply = envelope_text(EXERCISE, build(SOLUTION), wire.roundtrip(requests))
+    return EXERCISE.decide(requests, reply, source=scan.join_cells(cells + HONEST_LATER_CELLS))["by_hand"]
 
 
 @pytest.mark.parametrize("cells, phrase", [
-    ([("5", SOLUTION), ("6", "reference = F.dropout(x, 0.5)  # only to compare")], "cell 6, line 1: uses F.dropout"),
-    ([("5", SOLUTION), ("6", "layer = nn.Dropout(0.5)")], "cell 6, line 1: uses nn.Dropout"),
+    ([("5", SOLUTION.replace(MASK_LINE, "        mask = (F.dropout(torch.ones_like(x), p) != 0).to(x.dtype)"))],
+     "cell 5, line 10: uses F.dropout"),
+    ([("4", "def draw(x, p):\n    return (F.dropout(torch.ones_like(x), p) != 0).to(x.dtype)"),
+      ("5", SOLUTION.replace(MASK_LINE, "        mask = draw(x, p)"))], "cell 4, line 2: uses F.dropout"),
+    ([("5", SOLUTION), ("6", "DropoutFunction = nn.Dropout")], "cell 6, line 1: uses nn.Dropout"),
+    ([("4", "from torch.ops.aten import native_dropout_backward"),
+      ("5", SOLUTION.replace("return grad_output * mask * ctx.scale, None, None",
+                             "return native_dropout_backward(grad_output, mask, ctx.scale), None, None"))],
+     "cell 4, line 1: imports native_dropout_backward from torch.ops.aten"),
     ([("5", SOLUTION.replace("return grad_output * mask * ctx.scale, None, None",
                              "return torch.autograd.grad(x * mask, x, grad_output)[0], None, None"))],
      "DropoutFunction.backward calls torch.autograd.grad (that asks autograd for the derivative)"),
@@ -127,20 +144,18 @@ HONEST_LATER_CELLS = [
                              "        mask, = ctx.saved_tensors\n        _, vjp = torch.func.vjp(f, x)"))],
      "DropoutFunction.backward calls torch.func.vjp"),
     ([("5", SOLUTION), ("6", "def broken(:\n    pass")], "the grader cannot read your code: cell 6, line 1"),
-    ([("5", SOLUTION), ("6", "from torch.ops.aten import native_dropout_backward")],
-     "imports native_dropout_backward from torch.ops.aten"),
 ])
-def test_the_by_hand_rule_reads_the_source(cells, phrase):
-    """Is PyTorch's dropout in any cell, autograd inside the class, or an unreadable cell failed, naming where?"""
-    check = backward.check_by_hand(scan.join_cells(cells + HONEST_LATER_CELLS), [])
+def test_the_by_hand_rule_reads_what_the_class_uses(cells, phrase):
+    """Is PyTorch's dropout in the class or in code it uses, autograd inside the class, or an unreadable cell
+    failed, naming cell and line?"""
+    check = by_hand(cells)
     assert not check.passed and phrase in check.message, check.message
     assert check.message.endswith(backward.WRITE_IT)
 
 
-def test_autograd_outside_the_class_is_allowed():
-    """Are .backward(), gradcheck and autograd.grad in the learner's other cells (training, checks) left alone?"""
-    check = backward.check_by_hand(scan.join_cells([("5", SOLUTION), *HONEST_LATER_CELLS]), [])
-    assert check.passed, check.message
+def test_comparisons_and_autograd_outside_the_class_are_allowed():
+    """Are a comparison with F.dropout, .backward(), gradcheck and autograd.grad in other cells left alone?"""
+    assert by_hand([("5", SOLUTION)]).passed
     assert verdict_of(SOLUTION, 2, source=scan.join_cells([("5", SOLUTION), *HONEST_LATER_CELLS])).passed
 
 
@@ -148,7 +163,7 @@ def test_library_dropout_seen_only_at_run_time_fails():
     """Is PyTorch's dropout that the source scan cannot see (a name built at run time) caught by the detector?"""
     hidden = SOLUTION.replace("        mask = torch.empty_like(x).bernoulli_(1.0 - p)",
                               '        mask = (getattr(F, "drop" + "out")(torch.ones_like(x), p) != 0).to(x.dtype)')
-    assert backward.check_by_hand(scan.join_cells([("5", hidden)]), []).passed  # the text alone looks clean
+    assert by_hand([("5", hidden)]).passed  # the text alone looks clean
     verdict = verdict_of(hidden, 0)
     assert not verdict["by_hand"].passed
     assert "while your code ran, it called torch.nn.functional.dropout" in verdict["by_hand"].message

@@ -235,7 +235,7 @@ def calls_in_classes(source: str | None, *, calls, defining: str = "backward") -
     out = []
     for label, code in split_cells(source):
         try:
-            tree = ast.parse(_python(code))
+            tree = ast.parse(as_python(code))
         except SyntaxError:
             continue
         for cls in (n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)):
