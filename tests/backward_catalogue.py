@@ -139,21 +139,24 @@ WRONG = {
     "divide_by_p_everywhere": Wrong(code(FORWARD.replace("1.0 / (1.0 - p)", "1.0 / p")),
                                     "scale", "did you divide by p instead of 1-p?"),
     "no_scale_anywhere": Wrong(code(FORWARD.replace("0.0 if p == 1 else 1.0 / (1.0 - p)", "1.0")),
-                               "scale", "the 1/(1-p) is missing"),
+                               "scale", "did you forget to divide the kept values by 1-p"),
     "keep_probability_p": Wrong(code(FORWARD.replace("bernoulli_(1.0 - p)", "bernoulli_(p)")),
                                 "keep_fraction", "kept"),
     "mask_drawn_once": Wrong(code(FORWARD.replace(
         "        mask = torch.empty_like(x).bernoulli_(1.0 - p)",
         "        mask = (torch.rand(x.shape, generator=torch.Generator().manual_seed(0)) >= p).to(x.dtype)")),
-        "fresh_mask", "draw a new mask inside forward on every call"),
+        "fresh_mask", "dropped exactly the same entries"),
     "eval_scales": Wrong(code(FORWARD.replace("            return x.clone()", "            return x / (1 - p)")),
                          "eval_mode", "the output is x/(1-p)"),
     "p_one_nan": Wrong(code(FORWARD.replace("0.0 if p == 1 else 1.0 / (1.0 - p)",
                                             "1.0 / torch.tensor(1.0 - p, dtype=x.dtype)")),
-                       "p_one", "holds NaN"),
+                       "p_one", "contains NaN: that is 0/0"),
+    "p_one_nan_in_backward": Wrong(code(backward=_back(
+        "return grad_output * mask / torch.tensor(1.0 - ctx.p, dtype=grad_output.dtype), None, None")),
+        "p_one", "x.grad holds NaN: that is 0/0"),
     "returns_the_mask_too": Wrong(code(FORWARD.replace("return x * mask * ctx.scale",
                                                        "return x * mask * ctx.scale, mask")),
-                                  "forward_output", "expected one tensor"),
+                                  "forward_output", "expected a torch.Tensor"),
     # --- not by hand ---
     "library_dropout": Wrong(code(
         """        ctx.save_for_backward(x)

@@ -85,10 +85,10 @@ def _hide_library_calls(envelope, requests):
 @pytest.mark.parametrize("forge, check, phrase", [
     (_grad_is_upstream, "gradient", "x.grad equals grad_output"),
     (_grad_of_other_mask, "gradient", "backward used a different mask"),
-    (_output_without_scale, "scale", "the 1/(1-p) is missing"),
+    (_output_without_scale, "scale", "did you forget to divide the kept values by 1-p"),
     (_nan_gradient, "gradient", "x.grad differs from grad_output * mask/(1-p) on 1 of"),
-    (_nan_output, "keep_fraction", "kept 4096 of 4096"),
-    (_same_mask_twice, "fresh_mask", "dropped the same units on 1024 of 1024 entries"),
+    (_nan_output, "keep_fraction", "nothing was dropped"),
+    (_same_mask_twice, "fresh_mask", "dropped exactly the same entries"),
 ])
 def test_forged_values_fail_the_check_they_cheat(forge, check, phrase):
     """Is a well-formed reply whose numbers are not the learner's code on the judge's inputs failed by name?"""
@@ -130,6 +130,7 @@ def _set(path, value):
 
 
 _DELETE = object()
+RAISED = {"type": "ValueError", "value_error": True, "runtime_error": False, "message": "m"}
 G = ("reply", "groups", 0, 0)  # the first call's record
 
 
@@ -140,16 +141,16 @@ G = ("reply", "groups", 0, 0)  # the first call's record
     (_set((*G, "backward"), _DELETE), "groups[0][0] lacks backward"),
     (_set((*G, "out", "tensor"), "yes"), "groups[0][0].out.tensor must be true or false, got str"),
     (_set((*G, "out", "values"), lambda v: v[:-1]), "groups[0][0].out.values has shape"),
-    (_set((*G, "out", "values"), lambda v: v.astype(np.int64)), "must be of kind 'f'"),
+    (_set((*G, "out", "values"), lambda v: v.astype(np.int64)), "which torch.float32 is not sent as"),
     (_set((*G, "out", "values"), lambda v: v.astype(np.float64)), "which torch.float32 is not sent as"),
-    (_set((*G, "out", "shape"), [10**15]), "groups[0][0].out.shape must be a list of at most 8 sizes"),
+    (_set((*G, "out", "shape"), [10**15]), "groups[0][0].out.shape must be a list of sizes"),
     (_set((*G, "backward", "grad"), lambda g: g[:-1]), "groups[0][0].backward.grad must have shape"),
     (_set((*G, "backward", "grad"), "0.5"), "groups[0][0].backward.grad must be an array, got str"),
     (_set((*G, "backward", "returned", "count"), True), "count must be a whole number >= 0 or null"),
     (_set((*G, "backward", "returned", "kinds"), ["Tensor"] * 9), "kinds must list the type of each returned item"),
-    (_set((*G, "backward", "returned", "raised"), {"type": "X", "message": "m"}), "both raised and returned"),
+    (_set((*G, "backward", "returned", "raised"), RAISED), "both raised and returned"),
     (_set((*G, "out"), None), "must either have raised or have returned, not neither"),
-    (_set((*G, "raised"), {"type": "ValueError", "message": "m"}), "must either have raised or have returned, not"),
+    (_set((*G, "raised"), RAISED), "must either have raised or have returned, not"),
     (_set((*G, "out", "requires_grad"), False), "has a backward record, but its output was no tensor that requires"),
     (_set(("reply", "library_calls"), ["x"] * 21), "library_calls has 21 names"),
     (_set(("reply", "class", "is_type"), False), "class says it is a Function subclass but not a class"),

@@ -17,6 +17,9 @@ exercise, ``dropout_backward``, a challenge, a probe and a judge:
   ``.backward()``, ``torch.func.vjp`` ...) inside a class that defines ``backward``, read from
   the source as text (``scan``), and no PyTorch dropout seen running by the probe's detector.
 
+The forward checks forward_output, keep_fraction, scale and fresh_mask are lesson 02's own
+(``from_scratch_checks``, ``from_scratch_masks``), run on this exercise's records.
+
 False failures: keep_fraction and fresh_mask fail a correct Function with probability at most
 1e-6 each (exact binomial tails), p_zero at most 7.2e-7 (only ``rand_like(x) > p``), scale at
 most 1e-11 (a mask all kept or all dropped where that has probability < 1e-12); the other
@@ -28,26 +31,26 @@ from __future__ import annotations
 
 import numpy as np
 
-from dropout_kit.exercises import scan, wire
+from dropout_kit.exercises import from_scratch, scan, wire
 from dropout_kit.exercises.backward_checks import (
-    check_backward_returns, check_dropped_zero, check_eval_mode, check_forward_output, check_fresh_mask,
-    check_grad_output_untouched, check_gradient, check_keep_fraction, check_p_one, check_p_zero, check_scale, run,
+    check_backward_returns, check_dropped_zero, check_eval_mode, check_grad_output_untouched, check_gradient,
+    check_p_one, check_p_zero,
 )
 from dropout_kit.exercises.backward_probe import probe
-from dropout_kit.exercises.backward_reply import read_class, read_groups, read_library_calls
+from dropout_kit.exercises.backward_reply import read_class, read_groups
 from dropout_kit.exercises.base import Exercise
+# Lesson 02's forward checks read the same records (role "shape", "keep", "fresh"; every call for scale).
+from dropout_kit.exercises.from_scratch_checks import check_scale, check_shape_dtype, run
+from dropout_kit.exercises.from_scratch_masks import check_fresh_mask, check_keep_fraction
+from dropout_kit.exercises.from_scratch_reply import read_library_calls
+from dropout_kit.exercises.from_scratch_requests import make_input, make_upstream
 from dropout_kit.verdict import Check, Verdict
 
 P_LOW = (0.2, 0.25, 0.3, 0.35, 0.4)
 P_HIGH = (0.7, 0.75, 0.8)
 
-# Names that reach PyTorch's dropout (functions, in-place variants, the kernel's backward, the layers).
-FORBIDDEN = frozenset({
-    "dropout", "dropout1d", "dropout2d", "dropout3d", "feature_dropout", "native_dropout", "native_dropout_backward",
-    "alpha_dropout", "feature_alpha_dropout", "dropout_", "feature_dropout_", "alpha_dropout_",
-    "feature_alpha_dropout_", "_fused_dropout", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",
-    "FeatureAlphaDropout", "_DropoutNd",
-})
+# Lesson 02's names that reach PyTorch's dropout, and the backward of its kernel.
+FORBIDDEN = from_scratch.FORBIDDEN | {"native_dropout_backward"}
 # Calls that hand a derivative back to autograd, forbidden inside the learner's Function.
 AUTOGRAD_CALLS = frozenset({"backward", "grad", "vjp", "jvp", "jacobian", "hessian", "jacrev", "jacfwd",
                             "gradcheck"})
@@ -57,7 +60,7 @@ BY_HAND_SUMMARY = ("no PyTorch dropout, and no autograd call inside DropoutFunct
 WRITE_IT = "write the mask and its gradient yourself: the exercise is the backward pass by hand"
 
 CHECKS = [
-    ("forward_output", "forward returns one tensor of x's shape and dtype", check_forward_output),
+    ("forward_output", "forward returns one tensor of x's shape and dtype", check_shape_dtype),
     ("eval_mode", "training=False: y = x, and x.grad = grad_output", check_eval_mode),
     ("p_zero", "p=0: y = x, and x.grad = grad_output", check_p_zero),
     ("p_one", "p=1: y and x.grad are all zeros, without NaN", check_p_one),
@@ -70,18 +73,6 @@ CHECKS = [
     ("grad_output_untouched", "backward leaves grad_output unchanged (no in-place change)",
      check_grad_output_untouched),
 ]
-
-
-def make_input(rng: np.random.Generator, shape, dtype: str = "float32") -> np.ndarray:
-    """An input whose entries are never 0: +-(0.5 + k/64) for k in 0..95, so |x| in [0.5, 2)."""
-    size = 0.5 + rng.integers(0, 96, size=shape) / 64
-    return np.asarray(size * rng.choice(np.array([-1.0, 1.0]), size=shape), dtype=dtype)
-
-
-def make_upstream(rng: np.random.Generator, shape, dtype: str = "float32") -> np.ndarray:
-    """An upstream gradient with no zero entry: +-k/16 for k in 1..32 (exact in float32)."""
-    size = rng.integers(1, 33, size=shape) / 16
-    return np.asarray(size * rng.choice(np.array([-1.0, 1.0]), size=shape), dtype=dtype)
 
 
 def _call(rng: np.random.Generator, role: str, shape, p: float, dtype: str = "float32", training: bool = True,

@@ -1,45 +1,24 @@
-"""Lesson 09's checks, on the arrays the probe returned: a valid forward, and its exact backward.
+"""Lesson 09's own checks, on the arrays the probe returned: the edge cases and the exact backward.
 
 Each check reads the calls of its role (see ``backward.challenge``) and fails with a message
 naming what was observed and the likely mistake. Inputs are never 0, so an output entry is
 kept iff it is not 0: the mask the forward drew is read off its output, and the gradient must
-use that same mask. Deterministic checks can fail a correct Function only by a remote accident
-stated in their docstring; the statistical ones (keep_fraction, fresh_mask) use exact binomial
-tails (``dropout_kit.exercises.stats``) set so that a correct Function fails each with
-probability at most 1e-6, whatever the learner's seed.
+use that same mask. These checks are deterministic, except p_zero (its docstring says why).
+The forward's statistical checks are lesson 02's (``backward.CHECKS`` lists them).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
-from dropout_kit.exercises import stats
+from dropout_kit.exercises import from_scratch_checks
 from dropout_kit.exercises.backward_reply import Outcome
-from dropout_kit.verdict import Check
+# Lesson 02's judge's conventions (a check fails by raising CheckFailed; ``values`` reads a call's output,
+# ``role`` its calls) and its forward checks, which read the same records: they are reused as they are.
+from dropout_kit.exercises.from_scratch_checks import CheckFailed, role, values
 
-EXTREME = 1e-12  # a mask a correct dropout draws less often than this is treated as impossible
 RTOL = {"float32": 1e-5, "float64": 1e-12}
 CONTRACT = "return grad_output * mask / (1 - p), None, None"
-
-
-class CheckFailed(Exception):
-    """Raised inside a check to fail it; the message is what the learner reads."""
-
-
-def run(name: str, summary: str, body: Callable, *args) -> Check:
-    """``body(*args)`` as a :class:`Check`: passed unless it raises :class:`CheckFailed`."""
-    try:
-        body(*args)
-    except CheckFailed as failure:
-        return Check(name, False, str(failure), summary)
-    return Check(name, True, "", summary)
-
-
-def role(outcomes: list[Outcome], *names: str) -> list[Outcome]:
-    """The calls made for the given roles, in request order."""
-    return [o for o in outcomes if o.call["role"] in names]
 
 
 def dropping(outcomes: list[Outcome]) -> list[Outcome]:
@@ -49,22 +28,6 @@ def dropping(outcomes: list[Outcome]) -> list[Outcome]:
 
 def _rtol(o: Outcome) -> float:
     return RTOL.get(o.x.dtype.name, 1e-5)
-
-
-def values(o: Outcome) -> np.ndarray:
-    """The output of a call as float64; the check fails when forward gave no readable tensor of x's shape."""
-    if o.raised is not None:
-        raise CheckFailed(f"{o.seen}: forward raised {o.raised}")
-    out = o.out
-    if not out.tensor:
-        raise CheckFailed(f"{o.seen}: forward returned {out.type}, expected one tensor: did you forget the return "
-                          "statement, or return the mask too?")
-    if out.shape != o.x.shape:
-        raise CheckFailed(f"{o.seen}: forward returned shape {out.shape}, expected {o.x.shape}: dropout keeps the "
-                          "input's shape")
-    if out.values is None:
-        raise CheckFailed(f"{o.seen}: the values of forward's output cannot be read")
-    return out.values.astype(np.float64)
 
 
 def gradient(o: Outcome) -> np.ndarray:
@@ -82,78 +45,41 @@ def gradient(o: Outcome) -> np.ndarray:
     return b.grad.astype(np.float64)
 
 
-# --- forward ----------------------------------------------------------------------------------------
-
-def check_forward_output(outcomes: list[Outcome]) -> None:
-    """Does every call return one tensor of x's shape and dtype? Deterministic."""
-    for o in outcomes:
-        values(o)
-        if o.out.dtype != f"torch.{o.x.dtype.name}":
-            raise CheckFailed(f"{o.seen}: forward returned {o.out.dtype}, expected torch.{o.x.dtype.name}: build the "
-                              "mask with x's dtype (torch.rand_like(x), torch.empty_like(x).bernoulli_(1 - p))")
-
+# --- edge cases, forward and backward ------------------------------------------------------------------
 
 def check_eval_mode(outcomes: list[Outcome]) -> None:
-    """Is ``training=False`` the identity forward and backward (y = x, x.grad = grad_output)? Deterministic."""
+    """Is ``training=False`` the identity forward (lesson 02's check) and backward (x.grad = grad_output)?"""
+    from_scratch_checks.check_eval_identity(outcomes)
     for o in role(outcomes, "eval"):
-        out, x, q = values(o), o.x.astype(np.float64), 1 - o.call["p"]
-        if not np.array_equal(out, x):
-            if (out == 0).any():
-                hint = f"{int((out == 0).sum())} entries are 0: nothing is dropped when training=False"
-            elif np.allclose(out, x / q):
-                hint = "the output is x/(1-p): inverted dropout scales in training only"
-            else:
-                hint = "the output differs from x"
-            raise CheckFailed(f"{o.seen}: {hint}; return x unchanged (x.clone()) when training=False")
-        upstream, grad = o.call["upstream"].astype(np.float64), gradient(o)
-        if not np.array_equal(grad, upstream):
+        if not np.array_equal(gradient(o), o.call["upstream"]):
             raise CheckFailed(f"{o.seen}: x.grad differs from grad_output in eval mode: y = x there, so backward "
                               "returns grad_output unchanged (remember training on ctx)")
 
 
 def check_p_zero(outcomes: list[Outcome]) -> None:
-    """Does p=0 change nothing, forward or backward?
+    """Does p=0 change nothing, forward (lesson 02's check) or backward?
 
-    12 float32 and 5 float64 entries on purpose: ``torch.rand`` can return exactly 0.0
-    (probability 2**-24 per float32 entry), which ``rand_like(x) > p`` drops at p=0, so such a
-    correct Function fails with probability <= 12 * 2**-24 + 5 * 2**-53 < 1e-6 (union bound);
-    other correct Functions never fail.
+    Only the forward can fail a correct Function: 12 float32 and 5 float64 entries, so that
+    ``rand_like(x) > p``, which drops an entry where ``torch.rand`` returns exactly 0.0, fails
+    with probability < 7.2e-7 (lesson 02's docstring); the backward part is deterministic.
     """
+    from_scratch_checks.check_p_zero(outcomes)
     for o in role(outcomes, "p_zero"):
-        out = values(o)
-        if not np.array_equal(out, o.x):
-            hint = " (some are inf: did you divide by p?)" if np.isinf(out).any() else ""
-            raise CheckFailed(f"{o.seen} changed {int((out != o.x).sum())} of {o.x.size} entries{hint}: with p=0 "
-                              "nothing is dropped and 1/(1-p) = 1, so y = x")
         if not np.array_equal(gradient(o), o.call["upstream"]):
             raise CheckFailed(f"{o.seen}: x.grad differs from grad_output: with p=0 the gradient passes unchanged")
 
 
 def check_p_one(outcomes: list[Outcome]) -> None:
-    """Does p=1 give zeros without NaN, forward and backward? Deterministic."""
+    """Does p=1 give zeros without NaN, forward (lesson 02's check) and backward? Deterministic."""
+    from_scratch_checks.check_p_one(outcomes)
     for o in role(outcomes, "p_one"):
-        if o.raised is not None:
-            raise CheckFailed(f"{o.seen}: forward raised {o.raised}: 1/(1-p) is undefined at p=1, so handle p == 1 "
-                              "on its own (every entry is dropped)")
-        for what, array in (("the output", values(o)), ("x.grad", gradient(o))):
-            if np.isnan(array).any():
-                raise CheckFailed(f"{o.seen}: {what} holds NaN: that is 0/0 from mask/(1-p) at p=1; use the factor "
-                                  "0 when p == 1")
-            if (array != 0).any():
-                raise CheckFailed(f"{o.seen}: {what} has {int((array != 0).sum())} non-zero entries: at p=1 every "
-                                  "unit is dropped")
-
-
-def check_keep_fraction(outcomes: list[Outcome]) -> None:
-    """Is the number of kept entries plausible for Binomial(n, 1-p)? Two calls, each at alpha/2: <= 1e-6 in all."""
-    calls = role(outcomes, "keep")
-    for o in calls:
-        kept, p = int((values(o) != 0).sum()), o.call["p"]
-        lo, hi = stats.binomial_interval(o.x.size, 1 - p, stats.ALPHA / len(calls))
-        if not lo <= kept <= hi:
-            hint = " (is the mask drawn with probability p of keeping instead of 1-p?)" if lo > kept else ""
-            raise CheckFailed(f"{o.seen} kept {kept} of {o.x.size} entries ({kept / o.x.size:.1%}); a fraction 1-p = "
-                              f"{1 - p:.0%} keeps between {lo} and {hi} except with probability 1e-6{hint}")
+        grad = gradient(o)
+        if np.isnan(grad).any():
+            raise CheckFailed(f"{o.seen}: x.grad holds NaN: that is 0/0 from mask/(1-p) at p=1; use the factor 0 "
+                              "when p == 1")
+        if (grad != 0).any():
+            raise CheckFailed(f"{o.seen}: x.grad has {int((grad != 0).sum())} non-zero entries: at p=1 every unit "
+                              "is dropped")
 
 
 def _scale_hint(factor: float, p: float) -> str:
@@ -164,49 +90,6 @@ def _scale_hint(factor: float, p: float) -> str:
                (p, "did you multiply by p? Inverted dropout divides by 1-p"),
                (1 / q**2, "did you divide by 1-p twice?")]
     return next((": " + h for value, h in guesses if abs(factor - value) <= 0.02 * abs(value)), "")
-
-
-def check_scale(outcomes: list[Outcome]) -> None:
-    """Is every output entry exactly 0 or x/(1-p), on every call that drops?
-
-    Deterministic given the observed masks, except one guard: a call that dropped every
-    entry, or kept every entry, where a correct dropout does so with probability below 1e-12,
-    fails too (about 10 calls: < 1e-11 in all). Every call is checked, so outputs that are not
-    dropout of the judge's own inputs fail.
-    """
-    for o in dropping(outcomes):
-        out, x, p = values(o), o.x.astype(np.float64), o.call["p"]
-        q, keep = 1 - p, out != 0
-        if not keep.any():
-            if p**x.size < EXTREME:
-                raise CheckFailed(f"{o.seen} dropped every entry: expected about {q:.0%} kept")
-            continue
-        ratio = out[keep] / x[keep]
-        if np.allclose(ratio, 1 / q, rtol=_rtol(o), atol=0):
-            if keep.all() and q**x.size < EXTREME:
-                raise CheckFailed(f"{o.seen} kept every entry: expected about {p:.0%} dropped")
-            continue
-        first = float(ratio[0])
-        if not np.allclose(ratio, first, rtol=1e-4, atol=0):
-            raise CheckFailed(f"{o.seen}: kept entries are not all x times one factor: forward multiplies each entry "
-                              "by exactly 0 or 1/(1-p)")
-        raise CheckFailed(f"{o.seen}: kept values are x times {first:.3f}, expected 1/(1-p) = {1 / q:.3f}"
-                          + _scale_hint(first, p))
-
-
-def check_fresh_mask(outcomes: list[Outcome]) -> None:
-    """Do two calls on the same input (p=0.5) draw different masks?
-
-    Two independent masks agree on each entry with probability 1/2; the check fails when they
-    agree on more entries than Binomial(n, 1/2) exceeds with probability 1e-6. A mask drawn
-    once and reused agrees everywhere.
-    """
-    first, second = role(outcomes, "fresh")
-    a, b = values(first) != 0, values(second) != 0
-    agree, n = int((a == b).sum()), a.size
-    if agree > stats.binomial_upper(n, 0.5):
-        raise CheckFailed(f"two calls on the same x at p=0.5 dropped the same units on {agree} of {n} entries: draw "
-                          "a new mask inside forward on every call, never once for all calls")
 
 
 # --- backward ---------------------------------------------------------------------------------------

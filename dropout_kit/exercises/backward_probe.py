@@ -25,24 +25,17 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from dropout_kit.exercises import detect
+from dropout_kit.exercises import detect, from_scratch_probe
+from dropout_kit.exercises.from_scratch_probe import output_record, raised
 
-# PyTorch's dropout functions as the detector sees their names, and the backward of its kernel.
-TORCH_DROPOUT = ("dropout", "dropout1d", "dropout2d", "dropout3d", "feature_dropout", "native_dropout",
-                 "native_dropout_backward", "alpha_dropout", "feature_alpha_dropout", "dropout_",
-                 "feature_dropout_", "alpha_dropout_", "feature_alpha_dropout_", "_fused_dropout")
+# Lesson 02's list of PyTorch's dropout functions, and the backward of its kernel.
+TORCH_DROPOUT = (*from_scratch_probe.TORCH_DROPOUT, "native_dropout_backward", "_fused_dropout")
 MAX_VALUES = 2**16  # larger outputs are described, not sent (the judge's inputs have at most 4096 entries)
-MAX_MESSAGE = 500
 MAX_KINDS = 8
 
 
-def raised(exc: BaseException) -> dict:
-    """An exception as data: its type name and message."""
-    return {"type": type(exc).__name__[:100], "message": str(exc)[:MAX_MESSAGE]}
-
-
 def values(t) -> np.ndarray | None:
-    """A tensor's values as a sendable float32/float64 array, or None when they cannot be read."""
+    """A gradient's values as a sendable float32/float64 array, or None when they cannot be read."""
     try:
         t = t.detach().cpu()
         if t.numel() > MAX_VALUES or t.is_complex():
@@ -52,20 +45,6 @@ def values(t) -> np.ndarray | None:
         return np.array(t.numpy())
     except Exception:  # a meta, sparse or otherwise strange tensor
         return None
-
-
-def output_record(y) -> dict:
-    """What forward returned: its type, and for a tensor its dtype, shape, values and requires_grad."""
-    record = {"type": type(y).__name__[:100], "tensor": isinstance(y, torch.Tensor), "dtype": None,
-              "shape": None, "values": None, "requires_grad": False}
-    if record["tensor"]:
-        try:
-            record.update(dtype=str(y.dtype), shape=[int(n) for n in y.shape][:8], requires_grad=bool(y.requires_grad))
-        except Exception:  # a tensor subclass that refuses
-            record["tensor"] = False
-            return record
-        record["values"] = values(y)
-    return record
 
 
 def _returned(function, node, upstream: np.ndarray, seen: list[str]) -> dict:
@@ -120,7 +99,7 @@ def run_group(function, calls: list[dict], seen: list[str]) -> list[dict]:
         with detect.watch(torch_names=TORCH_DROPOUT) as log:
             try:
                 y = function.apply(x, call["p"], call["training"])
-                record["out"] = output_record(y)
+                record["out"] = output_record(y, x)
             except Exception as exc:
                 record["raised"] = raised(exc)
         seen.extend(name for name in log.names if name not in seen)

@@ -14,35 +14,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dropout_kit.exercises import detect, wire
+from dropout_kit.exercises import wire
 from dropout_kit.exercises.backward_probe import MAX_KINDS
+# Exceptions and forward's output are recorded as lesson 02's probe records them.
+from dropout_kit.exercises.from_scratch_reply import Output, Raised, read_output, read_raised
 from dropout_kit.exercises.wire import ReplyError
 
 MAX_TEXT = 600
-FLOATS = {"torch.float32": "float32", "torch.float64": "float64"}
-
-
-@dataclass(frozen=True)
-class Raised:
-    """An exception the learner's code raised, as the probe recorded it."""
-
-    type: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.type}: {self.message}"
-
-
-@dataclass(frozen=True, eq=False)
-class Output:
-    """What forward returned: a tensor (dtype, shape, values when readable) or something else."""
-
-    type: str
-    tensor: bool
-    dtype: str | None
-    shape: tuple | None
-    values: np.ndarray | None
-    requires_grad: bool
 
 
 @dataclass(frozen=True)
@@ -86,44 +64,11 @@ def _text(value, name: str, optional: bool = False) -> str | None:
     return wire.text(value, name, max_len=MAX_TEXT, optional=optional)
 
 
-def read_raised(value, name: str) -> Raised | None:
-    """An exception record, or None."""
-    if value is None:
-        return None
-    value = wire.mapping(value, name, ["type", "message"])
-    return Raised(_text(value["type"], f"{name}.type"), _text(value["message"], f"{name}.message"))
-
-
 def _values(value, name: str, x: np.ndarray) -> np.ndarray | None:
     """A float array of x's shape, or None."""
     if value is None:
         return None
     return wire.array(value, name, shape=x.shape, kind="f")
-
-
-def read_output(value, name: str, x: np.ndarray) -> Output:
-    """An output record; a tensor's values have its shape, and are float32/float64 as its dtype says."""
-    value = wire.mapping(value, name, ["type", "tensor", "dtype", "shape", "values", "requires_grad"])
-    tensor = wire.flag(value["tensor"], f"{name}.tensor")
-    shape = None
-    if value["shape"] is not None:
-        sizes = wire.sequence(value["shape"], f"{name}.shape")
-        if len(sizes) > 8 or not all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n < 2**40 for n in sizes):
-            raise ReplyError(f"{name}.shape must be a list of at most 8 sizes (integers >= 0)")
-        shape = tuple(sizes)
-    values = None if value["values"] is None else wire.array(value["values"], f"{name}.values", kind="f")
-    out = Output(_text(value["type"], f"{name}.type"), tensor, _text(value["dtype"], f"{name}.dtype", optional=True),
-                 shape, values, wire.flag(value["requires_grad"], f"{name}.requires_grad"))
-    if not tensor and (out.dtype, out.shape, out.values, out.requires_grad) != (None, None, None, False):
-        raise ReplyError(f"{name} is not a tensor but has a dtype, shape, values or requires_grad")
-    if tensor and (out.dtype is None or out.shape is None):
-        raise ReplyError(f"{name} is a tensor without a dtype or shape")
-    if values is not None:
-        if tuple(values.shape) != out.shape:
-            raise ReplyError(f"{name}.values has shape {values.shape}, but the output's shape is {out.shape}")
-        if values.dtype.name != FLOATS.get(out.dtype, "float64"):
-            raise ReplyError(f"{name}.values has dtype {values.dtype}, which {out.dtype} is not sent as")
-    return out
 
 
 def read_returned(value, name: str) -> Returned | None:
@@ -158,7 +103,7 @@ def read_call(value, name: str, call: dict, seen: str, group: int) -> Outcome:
     """One call's record, checked against the judge's own request ``call``."""
     value = wire.mapping(value, name, ["raised", "out", "backward"])
     raised = read_raised(value["raised"], f"{name}.raised")
-    out = None if value["out"] is None else read_output(value["out"], f"{name}.out", call["x"])
+    out = None if value["out"] is None else read_output(value["out"], f"{name}.out")
     if (raised is None) == (out is None):
         raise ReplyError(f"{name} must either have raised or have returned, not {'both' if out else 'neither'}")
     backward = None if value["backward"] is None else read_backward(value["backward"], f"{name}.backward", call["x"])
@@ -176,14 +121,6 @@ def read_groups(reply: dict, groups: list[list[dict]], describe) -> list[Outcome
         outcomes += [read_call(r, f"groups[{g}][{i}]", c, describe(c), g)
                      for i, (r, c) in enumerate(zip(group_records, calls))]
     return outcomes
-
-
-def read_library_calls(reply: dict) -> list[str]:
-    """The names of library dropout functions the probe's detector saw."""
-    names = wire.sequence(reply["library_calls"], "library_calls")
-    if len(names) > detect.MAX_RECORDED:
-        raise ReplyError(f"library_calls has {len(names)} names; at most {detect.MAX_RECORDED} are recorded")
-    return [_text(n, f"library_calls[{i}]") for i, n in enumerate(names)]
 
 
 def read_class(value) -> dict:
