@@ -30,7 +30,7 @@ from dropout_kit.exercises.from_scratch_probe import output_record, raised
 
 # Lesson 02's list of PyTorch's dropout functions, and the backward of its kernel.
 TORCH_DROPOUT = (*from_scratch_probe.TORCH_DROPOUT, "native_dropout_backward", "_fused_dropout")
-MAX_VALUES = 2**16  # larger outputs are described, not sent (the judge's inputs have at most 4096 entries)
+MAX_VALUES = 2**16  # a larger gradient is not sent (the judge's inputs have at most 4096 entries)
 MAX_KINDS = 8
 
 
