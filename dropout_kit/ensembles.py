@@ -12,8 +12,10 @@ with the weights as trained (inverted dropout already scaled the kept activation
   enumerated: its normalised geometric mean equals weight scaling exactly, its arithmetic
   mean only approximately.
 
-Masks come from a private RNG stream seeded by ``seed`` (``torch.random.fork_rng``), so the
-results are reproducible and the caller's random state is left alone. Lesson 08 uses the
+Masks come from a private RNG stream seeded by ``seed`` (``device.private_rng``), so the
+results are reproducible and the caller's random state is left alone. Like ``uncertainty``,
+the passes run on ``device`` ("auto": the GPU if there is one) and come back as CPU tensors,
+with the model back where it was. Lesson 08 uses the
 same MC passes for uncertainty (``dropout_kit.uncertainty``); here they measure the ensemble.
 """
 
@@ -26,6 +28,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from dropout_kit.device import placed, private_rng, resolve_device
 from dropout_kit.runs import format_pm
 from dropout_kit.tables import Table
 from dropout_kit.tuning.stats import mean_std
@@ -45,29 +48,33 @@ def metrics_of(probs: torch.Tensor, y: torch.Tensor) -> dict:
 
 
 @torch.no_grad()
-def weight_scaling(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> dict:
+def weight_scaling(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, device="auto") -> dict:
     """Eval mode's ``accuracy``, ``log_loss`` and ``probs``: every unit on, the weights as trained (lesson 10)."""
+    device = resolve_device(device)
     was_training = model.training
     model.eval()
     try:
-        probs = torch.softmax(model(X).double(), dim=1)
+        with placed(model, device):
+            probs = torch.softmax(model(X.to(device)).cpu().double(), dim=1)
     finally:
         model.train(was_training)
     return {**metrics_of(probs, y), "probs": probs}
 
 
 @torch.no_grad()
-def mc_samples(model: nn.Module, X: torch.Tensor, *, T: int, seed: int = 0) -> torch.Tensor:
+def mc_samples(model: nn.Module, X: torch.Tensor, *, T: int, seed: int = 0, device="auto") -> torch.Tensor:
     """Softmax outputs of ``T`` thinned networks (dropout layers in train mode, a new mask each), T x N x K."""
     if isinstance(T, bool) or not isinstance(T, int) or T < 1:
         raise ValueError(f"T must be a whole number >= 1, got {T!r}")
-    with torch.random.fork_rng(devices=[]), dropout_only_train(model):
+    device = resolve_device(device)
+    with private_rng(device), dropout_only_train(model), placed(model, device):
         torch.manual_seed(seed)
-        return torch.stack([torch.softmax(model(X).double(), dim=1) for _ in range(T)])
+        X = X.to(device)
+        return torch.stack([torch.softmax(model(X).cpu().double(), dim=1) for _ in range(T)])
 
 
 def mc_curve(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, Ks: Sequence[int] = (1, 2, 5, 10, 50, 100),
-             seed: int = 0) -> Table:
+             seed: int = 0, device="auto") -> Table:
     """MC averaging of K thinned networks against weight scaling (eval mode), for each K (lesson 10).
 
     ``max(Ks)`` thinned networks are sampled once. For each K they are cut into
@@ -82,8 +89,8 @@ def mc_curve(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, Ks: Sequence
     Ks = sorted({int(k) for k in Ks})
     if not Ks or Ks[0] < 1:
         raise ValueError(f"Ks must be whole numbers >= 1, got {Ks}")
-    samples = mc_samples(model, X, T=Ks[-1], seed=seed)
-    scaled = weight_scaling(model, X, y)["probs"]
+    samples = mc_samples(model, X, T=Ks[-1], seed=seed, device=device)
+    scaled = weight_scaling(model, X, y, device=device)["probs"]
     rows = []
     for K in Ks:
         scores = []

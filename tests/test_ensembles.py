@@ -128,3 +128,15 @@ def test_describe_row_reads_mean_and_spread():
     """Does describe_row put accuracy in percent and log-loss in nats, with the spread over groups?"""
     row = {"K": 5, "accuracy_mean": 0.8312, "accuracy_std": 0.004, "log_loss_mean": 0.4781, "log_loss_std": 0.0044}
     assert ensembles.describe_row(row) == "K=5: accuracy 83.1 ± 0.4%, log-loss 0.478 ± 0.004"
+
+
+def test_the_device_is_chosen_as_everywhere_in_the_course(model, data):
+    """Does device='cpu' give the default's numbers here, the model stay where it was, and a bad device fail clearly?"""
+    from dropout_kit.errors import DeviceError
+
+    X, y = data
+    if not torch.cuda.is_available():  # on a CPU-only machine "auto" is the CPU: the same masks and numbers
+        assert ensembles.mc_curve(model, X, y, Ks=(1, 2), device="cpu") == ensembles.mc_curve(model, X, y, Ks=(1, 2))
+    assert next(model.parameters()).device.type == "cpu"
+    with pytest.raises(DeviceError, match="'tpu'"):
+        ensembles.mc_samples(model, X, T=1, device="tpu")
