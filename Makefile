@@ -11,7 +11,7 @@ DEBIAN_DATA := /usr/share/datasets/fashion-mnist
 # The learner's own copy of the lessons (git-ignored): `make lab` never overwrites a file there.
 WORKSPACE ?= workspace
 
-.PHONY: setup data experiment test test-fast release benchmark lab
+.PHONY: setup data experiment test test-fast release benchmark lab formgrader
 
 setup: data $(VENV)/.installed
 
@@ -52,3 +52,8 @@ benchmark: setup
 # there with nbgrader's instructor tools hidden (`dropout-kit start --help`).
 lab: setup
 	$(VENV)/bin/dropout-kit start --workspace $(WORKSPACE)
+
+# The instructor's JupyterLab on the course, with nbgrader's formgrader (Nbgrader menu ->
+# Formgrader): started in the course's folder, whose nbgrader_config.py it reads.
+formgrader: setup
+	$(VENV)/bin/dropout-kit formgrader
