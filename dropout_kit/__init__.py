@@ -6,6 +6,7 @@ Modules, one concern each:
 - ``models``   the tutorial's MLP and its dropout variants
 - ``train``    a fast in-memory training loop (``fit``, ``evaluate``, ``History``)
 - ``seeding``  ``seed_everything``: random, numpy and torch in one call
+- ``device``   where training runs: ``resolve_device`` (CUDA, then MPS, then the CPU)
 - ``metrics``  confusion matrix, precision / recall / F1
 - ``uncertainty`` MC dropout and activation statistics
 - ``runs``     one configuration over several seeds, summarised
