@@ -31,6 +31,7 @@ import pytest
 from quiz_answers import CHOICE_KEY
 
 from dropout_kit import lab, quiz
+from dropout_kit.course.worker import kill_tree
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -88,21 +89,17 @@ def _quiet_settings(folder: Path) -> Path:
 def _stop(server: subprocess.Popen) -> None:
     """Stop JupyterLab (it shuts its kernels down), then kill whatever of its family is left."""
     try:
-        family = psutil.Process(server.pid).children(recursive=True)
+        family = [child.pid for child in psutil.Process(server.pid).children(recursive=True)]
     except psutil.NoSuchProcess:
         family = []
     server.terminate()
     try:
         server.wait(timeout=30)
     except subprocess.TimeoutExpired:
-        server.kill()
+        kill_tree(server.pid)
         server.wait()
-    for process in family:
-        try:
-            process.kill()
-        except psutil.NoSuchProcess:
-            pass
-    psutil.wait_procs(family, timeout=10)
+    for pid in family:
+        kill_tree(pid)
 
 
 @pytest.fixture(scope="module")
