@@ -110,6 +110,24 @@ def test_sweep_refuses_bad_configs(tiny):
         tuning.sweep([0.1], tiny, seeds=[0], weight_decay=1e-3, **FIT)
 
 
+def test_a_config_may_bring_its_own_model(tiny):
+    """Does a config's make_model build that config's networks (sweeps and cross-validation), others the default's?"""
+    import functools
+
+    wide = functools.partial(build_mlp, hidden=(32, 16))
+    configs = [{"p": 0.5, "label": "default"}, {"p": 0.5, "label": "wide", "make_model": wide}]
+    table = tuning.sweep(configs, tiny, seeds=[0, 1], verbose=False, **FIT)
+    by_hand = train_runs(functools.partial(wide, 0.5), tiny, seeds=[0, 1], **FIT)
+    assert table[1]["val_acc_runs"] == [h.final["val_acc"] for h in by_hand]
+    assert table[0]["val_acc_runs"] != table[1]["val_acc_runs"]
+    folds = tuning.cross_validate(configs[1:], tiny.train, k=2, seed=0, verbose=False, **FIT)
+    train_idx, val_idx = tuning.stratified_kfold(tiny.train.y, 2, seed=0)[0]
+    X, y = tiny.train
+    model, _ = tuning.fit_fresh(functools.partial(wide, 0.5), ((X[train_idx], y[train_idx]), (X[val_idx], y[val_idx])),
+                                seed=0, **FIT)
+    assert model.fc1.out_features == 32 and folds[0]["val_acc"] == evaluate(model, X[val_idx], y[val_idx]).accuracy
+
+
 def test_grid_is_the_product_rates_slowest():
     """Does grid give every (p, weight_decay) pair, rates varying slowest?"""
     assert tuning.grid([0, 0.3], [1e-4, 1e-3]) == [

@@ -70,8 +70,8 @@ def cross_validate(configs: Iterable, split, *, k: int = 5, seed: int = 0, make_
     fit_kwargs.setdefault("progress", False)
     fit_kwargs["device"] = resolve_device(device)
     configs = [parse_config(c) for c in configs]
-    jobs = [{"make_model": make_model, "p": c["p"], "weight_decay": c["weight_decay"], "seed": seed,
-             "fit_kwargs": fit_kwargs, "train_idx": train_idx, "val_idx": val_idx}
+    jobs = [{"make_model": c.get("make_model", make_model), "p": c["p"], "weight_decay": c["weight_decay"],
+             "seed": seed, "fit_kwargs": fit_kwargs, "train_idx": train_idx, "val_idx": val_idx}
             for c in configs for train_idx, val_idx in folds]
     finished: dict[int, list] = {}
 

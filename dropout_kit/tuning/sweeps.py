@@ -23,13 +23,19 @@ def _label(p, weight_decay: float) -> str:
 
 
 def parse_config(config) -> dict:
-    """A config (a rate, a pair of rates, or a dict) as ``{'p', 'weight_decay', 'label'}``; ValueError if malformed."""
+    """A config (a rate, a pair of rates, or a dict) as ``{'p', 'weight_decay', 'label'}``; ValueError if malformed.
+
+    A dict may also name its own ``make_model`` (e.g. ``functools.partial(build_mlp, hidden=(512, 256))``,
+    lesson 10), used instead of ``sweep``'s for that config; it is kept in the result.
+    """
     if isinstance(config, Mapping):
-        unknown = set(config) - {"p", "weight_decay", "label"}
+        unknown = set(config) - {"p", "weight_decay", "label", "make_model"}
         if "p" not in config or unknown:
             raise ValueError(f"a config is a rate, a pair of rates, or a dict with 'p' and optionally "
-                             f"'weight_decay' and 'label'; got {dict(config)}")
+                             f"'weight_decay', 'label' and 'make_model'; got {dict(config)}")
         out = {"p": config["p"], "weight_decay": float(config.get("weight_decay", 0.0))}
+        if config.get("make_model") is not None:
+            out["make_model"] = config["make_model"]
     else:
         out = {"p": config, "weight_decay": 0.0}
     if not isinstance(out["p"], (int, float)):
@@ -55,7 +61,7 @@ def sweep(configs: Iterable, data, *, seeds: Sequence[int], make_model: Callable
 
     Args:
         configs: each a rate ``0.3``, a per-layer pair ``(0.2, 0.5)``, or a dict
-            ``{"p": ..., "weight_decay": ..., "label": ...}``.
+            ``{"p": ..., "weight_decay": ..., "label": ..., "make_model": ...}``.
         data: ``Splits`` (or anything ``fit`` takes).
         seeds: one run per seed; the same seeds for every config, so configs differ only by
             the config.
@@ -84,8 +90,8 @@ def sweep(configs: Iterable, data, *, seeds: Sequence[int], make_model: Callable
     fit_kwargs.setdefault("progress", False)
     fit_kwargs["device"] = resolve_device(device)
     configs = [parse_config(c) for c in configs]
-    jobs = [{"make_model": make_model, "p": c["p"], "weight_decay": c["weight_decay"], "seed": seed,
-             "fit_kwargs": fit_kwargs} for c in configs for seed in seeds]
+    jobs = [{"make_model": c.get("make_model", make_model), "p": c["p"], "weight_decay": c["weight_decay"],
+             "seed": seed, "fit_kwargs": fit_kwargs} for c in configs for seed in seeds]
     per_config = len(seeds)
     finished: dict[int, int] = {}
     results: dict[int, History] = {}
