@@ -11,7 +11,11 @@ DEBIAN_DATA := /usr/share/datasets/fashion-mnist
 # The learner's own copy of the lessons (git-ignored): `make lab` never overwrites a file there.
 WORKSPACE ?= workspace
 
-.PHONY: setup data experiment test test-fast release benchmark lab
+# Debian packages the tests need: the grading sandbox, a throwaway PostgreSQL gradebook, and the
+# browser (with fonts for its screenshots) that tests/test_browser.py drives JupyterLab in.
+TEST_PACKAGES := bubblewrap postgresql chromium fonts-noto-color-emoji fonts-dejavu-core
+
+.PHONY: setup data test-system experiment test test-fast release benchmark lab formgrader
 
 setup: data $(VENV)/.installed
 
@@ -32,10 +36,19 @@ data:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist; \
 	else echo "FashionMNIST: not installed from Debian; torchvision will download it on first use"; fi
 
+# Installed with apt-get when missing and this runs as root; otherwise the tests that need them
+# say what to install (with CI set, they fail instead of skipping).
+test-system:
+	@missing=$$(for p in $(TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -z "$$missing" ]; then echo "test packages: all installed"; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else echo "test packages missing: $$missing (apt-get install them as root)"; fi
+
 experiment: setup
 	$(PY) -m dropout_kit experiment --seeds 0 1 2 --out runs/experiment
 
-test: setup
+test: setup test-system
 	$(PY) -m pytest tests solutions --nbmake --nbmake-timeout=1200 -p no:cacheprovider --durations=30
 
 test-fast: setup
@@ -52,3 +65,8 @@ benchmark: setup
 # there with nbgrader's instructor tools hidden (`dropout-kit start --help`).
 lab: setup
 	$(VENV)/bin/dropout-kit start --workspace $(WORKSPACE)
+
+# The instructor's JupyterLab on the course, with nbgrader's formgrader (Nbgrader menu ->
+# Formgrader): started in the course's folder, whose nbgrader_config.py it reads.
+formgrader: setup
+	$(VENV)/bin/dropout-kit formgrader

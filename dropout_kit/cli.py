@@ -100,8 +100,13 @@ def _cmd_start(args: argparse.Namespace) -> int:
     print(report, flush=True)
     if args.no_lab:
         return 0
-    lab_args = args.lab_args[1:] if args.lab_args[:1] == ["--"] else args.lab_args
-    return lab.open_lab(report.workspace, lab_args)
+    return lab.open_lab(report.workspace, _lab_args(args))
+
+
+def _cmd_formgrader(args: argparse.Namespace) -> int:
+    from dropout_kit import lab
+
+    return lab.open_formgrader(lab_args=_lab_args(args))
 
 
 def _cmd_kernel(args: argparse.Namespace) -> int:
@@ -111,6 +116,11 @@ def _cmd_kernel(args: argparse.Namespace) -> int:
     print(f"registered this Python as the Jupyter kernel {folder.name!r} in {folder}; "
           "choose it in JupyterLab's kernel menu to run the lessons")
     return 0
+
+
+def _lab_args(args: argparse.Namespace) -> list[str]:
+    """JupyterLab's own arguments, given after ``--``."""
+    return args.lab_args[1:] if args.lab_args[:1] == ["--"] else args.lab_args
 
 
 def _given(args: argparse.Namespace, *names: str) -> dict:
@@ -157,16 +167,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_kernel)
 
     p = command("experiment", "run the FashionMNIST overfitting experiment (the main job)",
-                "Train the tutorial's MLP with and without dropout over several seeds; write a table "
-                "(results.md, results.csv) and learning curves (curves.png).")
-    p.add_argument("--epochs", type=_positive_int, help="training epochs (default: 10, the tutorial's)")
+                "Train the tutorial's MLP with and without dropout over several seeds, in the tutorial's "
+                "setup (50,000 images, 10 epochs) and in an overfitting regime (3,000 images, 50 epochs); "
+                "write a table (results.md, results.csv) and learning curves (curves.png).")
+    p.add_argument("--regimes", nargs="+", choices=["tutorial", "overfitting"],
+                   help="which regimes to run (default: both)")
+    p.add_argument("--epochs", type=_positive_int,
+                   help="a regime of your own: training epochs (with --subset; default 10)")
     p.add_argument("--p", type=_probability, help="dropout rate of the dropout model (default: 0.3)")
     p.add_argument("--subset", type=_positive_int,
-                   help="train on a class-balanced subset of this many images (default: all 50,000)")
+                   help="a regime of your own: a class-balanced subset of this many images (default: all 50,000)")
     p.add_argument("--seeds", type=_non_negative_int, nargs="+", help="seeds to run (default: 0)")
     p.add_argument("--batch-size", dest="batch_size", type=_positive_int, help="batch size (default: 64)")
     p.add_argument("--out", type=Path, help="output folder for the table and plots (default: runs/experiment)")
     p.add_argument("--root", type=Path, help="folder holding FashionMNIST (default: searched)")
+    p.add_argument("--device", metavar="{auto,cpu,cuda,cuda:N,mps}",
+                   help="where to train (default: auto = CUDA, then Apple MPS, then the CPU)")
     p.set_defaults(func=_cmd_experiment)
 
     p = command("data", "say where FashionMNIST was found",
@@ -190,6 +206,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("lessons", nargs="*", default=None, help="lessons to release (default: all)")
     p.add_argument("--force", action="store_true", help="overwrite notebooks that hold work")
     p.set_defaults(func=_cmd_release)
+
+    p = command("formgrader", "instructors: open JupyterLab on the course with nbgrader's formgrader",
+                "Open JupyterLab in the course's folder with nbgrader's tools on: the Nbgrader menu's "
+                "Formgrader lists the lessons, their submissions and grades (grading/gradebook.db).")
+    p.add_argument("lab_args", nargs=argparse.REMAINDER,
+                   help="after --, arguments for JupyterLab, e.g. -- --no-browser --port 8890")
+    p.set_defaults(func=_cmd_formgrader)
 
     p = command("grade", "instructors: autograde learner notebooks into grades.csv and feedback",
                 "Autograde every learner's graded lessons with nbgrader, each in a child process with "

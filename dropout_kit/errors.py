@@ -23,3 +23,7 @@ class SandboxError(DropoutKitError):
 
 class SandboxUnavailable(SandboxError):
     """bubblewrap is missing, or cannot create the sandbox's namespaces on this machine."""
+
+
+class DeviceError(DropoutKitError, ValueError):
+    """A device that is not a device, or one this machine does not have."""

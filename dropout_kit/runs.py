@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 from torch import nn
 
+from dropout_kit.device import resolve_device
 from dropout_kit.seeding import seed_everything
 from dropout_kit.train import History, evaluate, fit
 
@@ -24,6 +25,7 @@ def train_runs(
     *,
     seeds: Sequence[int],
     test: bool = False,
+    device="auto",
     **fit_kwargs,
 ) -> list[History]:
     """Build a fresh model and ``fit`` it once per seed; return the Histories in seed order.
@@ -37,17 +39,19 @@ def train_runs(
         data: ``Splits`` from ``load_fashion_mnist``.
         seeds: one run per seed.
         test: also record the final test accuracy as ``history.test_acc`` (final reports only).
+        device: where to train (``"auto"``: the GPU if there is one; see ``dropout_kit.device``).
         **fit_kwargs: passed to ``fit`` (``epochs`` is required).
     """
     if not seeds:
         raise ValueError("give at least one seed")
+    device = resolve_device(device)
     histories = []
     for seed in seeds:
         seed_everything(seed)
         model = make_model()
-        history = fit(model, data, seed=seed, **fit_kwargs)
+        history = fit(model, data, seed=seed, device=device, **fit_kwargs)
         if test:
-            history.test_acc = evaluate(model, data.test.X, data.test.y).accuracy
+            history.test_acc = evaluate(model, data.test.X, data.test.y, device=device).accuracy
         histories.append(history)
     return histories
 
@@ -65,7 +69,8 @@ def summarize(label, histories: Sequence[History], **extra) -> dict:
 
     Keys are ``<metric>_mean`` and ``<metric>_std`` for train_acc (running, dropout on),
     train_eval_acc, val_loss, val_acc, ``gap`` (train_eval_acc - val_acc) and, when
-    recorded, test_acc. The std is the sample std over seeds (NaN for one run).
+    recorded, test_acc; and ``device``, where the runs were trained (their Histories'
+    ``device``, several joined by ", "). The std is the sample std over seeds (NaN for one run).
     """
     row = {"label": label, "n": len(histories), **extra}
     finals = [h.final for h in histories]
@@ -74,6 +79,7 @@ def summarize(label, histories: Sequence[History], **extra) -> dict:
     row["gap_mean"], row["gap_std"] = _mean_std([f["train_eval_acc"] - f["val_acc"] for f in finals])
     if all(hasattr(h, "test_acc") for h in histories):
         row["test_acc_mean"], row["test_acc_std"] = _mean_std([h.test_acc for h in histories])
+    row["device"] = ", ".join(dict.fromkeys(h.device for h in histories if getattr(h, "device", "")))
     return row
 
 

@@ -51,6 +51,14 @@ def make_fashion_folder(folder: Path, *, n_train: int = 300, n_test: int = 60, g
     return folder
 
 
+def blobs(n: int, seed: int):
+    """Ten separable classes of 28x28 'images' (class centre plus noise): a Split for quick training runs."""
+    y = torch.arange(n) % 10
+    centres = torch.rand(10, 1, 28, 28, generator=torch.Generator().manual_seed(99))
+    X = (centres[y] + 0.3 * torch.randn(n, 1, 28, 28, generator=torch.Generator().manual_seed(seed))).clamp(0, 1)
+    return data_module.Split(X, y)
+
+
 @pytest.fixture
 def isolated(tmp_path, monkeypatch):
     """A lookup that sees none of this machine's data: empty cwd, no env var, no Debian folder."""

@@ -58,7 +58,39 @@ def test_experiment_runs_end_to_end_on_tiny_data(isolated, capsys):
     assert "| no dropout | 98% |" in printed and "| dropout p=0.3 | 90% |" in printed
     assert (out / "curves.png").stat().st_size > 10_000
     rows = (out / "results.csv").read_text().splitlines()
-    assert rows[0].startswith("label,n,p,") and len(rows) == 3
+    assert rows[0].startswith("regime,label,n,p,") and len(rows) == 3
+    assert all(row.startswith("custom,") for row in rows[1:])  # --epochs/--subset: one regime of your own
+
+
+@pytest.mark.parametrize("device, message", [
+    ("gpu", "device='gpu' is not a device torch knows; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'"),
+    ("cuda", "device='cuda' was asked for, but torch.cuda.is_available() is False on this machine"),
+    ("mps", "device='mps' was asked for, but torch.backends.mps.is_available() is False on this machine"),
+])
+def test_experiment_refuses_a_device_it_cannot_use(isolated, monkeypatch, capsys, device, message):
+    """Does `experiment --device` with a non-device or a missing GPU exit 2 with the message, before any work?"""
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    monkeypatch.setattr("torch.backends.mps.is_available", lambda: False)
+    out = isolated / "out"
+    assert cli.main(["experiment", "--device", device, "--root", str(isolated / "nowhere"), "--out", str(out)]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_experiment_names_its_device_in_the_table_and_csv(isolated, capsys):
+    """Does `experiment --device cpu` say where it trained: in its first line, results.md and a results.csv column?"""
+    from dropout_kit.device import describe_device
+
+    folder = make_fashion_folder(isolated / "d", n_train=10_100, n_test=50)
+    out = isolated / "out"
+    status = cli.main(["experiment", "--root", str(folder), "--epochs", "1", "--subset", "100",
+                       "--seeds", "0", "--out", str(out), "--device", "cpu"])
+    assert status == 0
+    name = describe_device("cpu")
+    assert f"; device {name}" in capsys.readouterr().out
+    assert f"Trained on {name}." in (out / "results.md").read_text()
+    header, *rows = (out / "results.csv").read_text().splitlines()
+    assert header.split(",")[-1] == "device" and all(r.endswith(f",{name}") for r in rows) and len(rows) == 2
 
 
 def test_python_dash_m_and_console_script_agree():

@@ -10,16 +10,19 @@ from dropout_kit.seeding import seed_everything
 from dropout_kit.train import History, fit
 
 
-def fit_fresh(make_model: Callable[[], nn.Module], data, *, seed: int, **fit_kwargs) -> tuple[nn.Module, History]:
+def fit_fresh(make_model: Callable[[], nn.Module], data, *, seed: int, device="auto",
+              **fit_kwargs) -> tuple[nn.Module, History]:
     """Seed, build a fresh model and train it: ``(model, history)`` (lessons 06-08).
 
     Like one run of ``runs.train_runs``, but the trained model is returned too (for
-    confusion matrices, MC dropout, or continuing to train it on purpose).
+    confusion matrices, MC dropout, or continuing to train it on purpose). It trains on
+    ``device`` (``"auto"``: the GPU if there is one) and is returned where ``make_model``
+    built it, on the CPU unless it says otherwise.
     """
     seed_everything(seed)
     model = make_model()
     fit_kwargs.setdefault("progress", False)
-    return model, fit(model, data, seed=seed, **fit_kwargs)
+    return model, fit(model, data, seed=seed, device=device, **fit_kwargs)
 
 
 def parameters_without_reset(model: nn.Module) -> list[str]:
