@@ -419,6 +419,23 @@ def test_a_collected_submission_keeps_its_timestamp_and_secret(tmp_path):
     assert (dest / "submission_secret.txt").read_text() == "f00d"
 
 
+def test_links_beside_a_collected_submission_are_not_copied(tmp_path):
+    """Are a timestamp.txt and a submission_secret.txt that are symbolic links (to any file the grader can
+    read) left behind, the timestamp taken from the notebook's modification time instead?"""
+    from dropout_kit.course.grade import hand_in
+
+    collected = tmp_path / "submitted" / "ada" / LESSON
+    collected.mkdir(parents=True)
+    (collected / f"{LESSON}.ipynb").write_text('{"cells": []}')
+    (tmp_path / "secret").write_text("the grader's own file")
+    for name in ("timestamp.txt", "submission_secret.txt"):
+        (collected / name).symlink_to(tmp_path / "secret")
+    dest = tmp_path / "out" / "submitted" / "ada" / LESSON
+    hand_in(collected / f"{LESSON}.ipynb", dest, LESSON)
+    assert sorted(p.name for p in dest.iterdir()) == [f"{LESSON}.ipynb", "timestamp.txt"]
+    assert "grader" not in (dest / "timestamp.txt").read_text()
+
+
 def test_a_handed_in_notebook_gets_its_modification_time_as_timestamp(tmp_path):
     """Does a notebook of the flat layout get a timestamp.txt, in nbgrader's format, of its file's modification time?"""
     from nbgrader.utils import parse_utc

@@ -227,7 +227,8 @@ def hand_in(notebook: Path, dest: Path, lesson: str) -> None:
     shutil.copyfile(notebook, dest / f"{lesson}.ipynb")
     collected = notebook.parent if notebook.parent.name == lesson else None
     for name in ("timestamp.txt", "submission_secret.txt"):
-        if collected is not None and (collected / name).is_file():
+        # Not a link: it could copy any file the grader can read into the workspace and the feedback.
+        if collected is not None and (collected / name).is_file() and not (collected / name).is_symlink():
             shutil.copyfile(collected / name, dest / name)
     if not (dest / "timestamp.txt").is_file():
         modified = datetime.fromtimestamp(notebook.stat().st_mtime, timezone.utc)
