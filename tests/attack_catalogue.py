@@ -1,7 +1,7 @@
 """The learners of tests/test_attacks.py: what each one submits, and what grading must give it.
 
 Each learner is a determined attacker (or an honest learner with unusual habits) working on the
-real lessons 02, 03 and 07. ``expected`` holds the score each lesson must get: the score of the
+real lessons 02, 03, 07 and 09. ``expected`` holds the score each lesson must get: the score of the
 learner's honest work (what it would earn without the attack), or None where the lesson must
 fail with a reason. The learners' code is text, as in a notebook; ``$name`` fields are filled in
 from the run (paths, the port of the test's HTTP server, a marker for process searches).
@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from attack_code import (ATEN_DROPOUT, ATTRGETTER, BLIND_DETECTOR, BRUTE_FORCE, BUILT_NAME, CANNED, CANNED_DROPOUT,
-                         DELEGATE_CHOOSE, DELEGATE_PRF, FORGED_HOOK, FORGED_RESPOND, F_DROPOUT, LYING_NUMBER,
-                         LYING_TENSOR, NOT_A_CLASS, PATCH_IN_TIME, PATCH_JUDGES_02, PATCH_REFERENCE,
+                         DELEGATE_CHOOSE, DELEGATE_PRF, F_DROPOUT, FORGED_HOOK, FORGED_RESPOND, FORGED_RESPOND_09,
+                         LYING_NUMBER, LYING_TENSOR, NOT_A_CLASS, PATCH_IN_TIME, PATCH_JUDGES_02, PATCH_REFERENCE,
                          PATCH_VIA_HELPER, READ_KEY, READ_SOLUTIONS, REPLAY_RESPOND, SEARCH_02, SEARCH_07,
                          SEARCH_REPORT, SKLEARN_PRF, TOLERANCE_WALK, TRANSFORMER, UNUSUAL_DROPOUT, UNUSUAL_MASK,
                          ZEROS_PRF)
@@ -28,9 +28,9 @@ from quiz_answers import CHOICE_KEY, NUMBER_KEY
 
 from dropout_kit import quiz
 
-L02, L03, L07 = "02_from_scratch", "03_quiz", "07_metrics"
-LESSONS = (L02, L03, L07)
-MAX = {L02: 10.0, L03: 17.0, L07: 6.0}
+L02, L03, L07, L09 = "02_from_scratch", "03_quiz", "07_metrics", "09_backward"
+LESSONS = (L02, L03, L07, L09)
+MAX = {L02: 10.0, L03: 17.0, L07: 6.0, L09: 5.0}
 # Lesson 07 without its training cells: the two exercises and what they need, so attackers run fast.
 SLIM_07 = ["setup", "metrics-01", "precision_recall_f1", "test_precision_recall_f1", "choose_p", "test_choose_p"]
 
@@ -109,9 +109,9 @@ def honest_and_unusual(S: dict, R: dict) -> list[Learner]:
                           "'val_acc_std': float('nan')}])", RESEED)
     return [
         Learner("solutions", "Does the solution of every lesson, graded among the attackers, get full marks?",
-                {L02: S[L02], L03: S[L03], L07: S[L07]}, dict(MAX)),
+                {lesson: S[lesson] for lesson in LESSONS}, dict(MAX)),
         Learner("release", "Does the untouched release of every lesson get 0?",
-                {L02: R[L02], L03: R[L03], L07: R[L07]}, {L02: 0.0, L03: 0.0, L07: 0.0}),
+                {lesson: R[lesson] for lesson in LESSONS}, {lesson: 0.0 for lesson in LESSONS}),
         Learner("unusual_02", "Do shadowed builtins, inspect.getsource, vars(), a helper cell, %time and %%time, "
                 "a plot, reseeding before the tests and HTML in markdown keep full marks in lesson 02?",
                 {L02: unusual_02}, {L02: MAX[L02]}),
@@ -160,6 +160,9 @@ def marks_attacks(S: dict, R: dict, ctx: dict) -> list[Learner]:
                 {L07: inserted(r07, "metrics-01", fill(FORGED_HOOK, hook[L07]))}, {L07: None},
                 reason={L07: "tampering: 2 probe replies came for one call"},
                 verdicts={"test_precision_recall_f1": "2 probe replies"}),
+        Learner("forged_respond_09", "Does replacing kernel.respond, to answer lesson 09's probe with a Function "
+                "built on PyTorch's dropout, earn anything?", {L09: inserted(R[L09], "backward-01", FORGED_RESPOND_09)},
+                {L09: 0.0}, verdicts={"test_dropout_backward": "uses F.dropout"}),
         Learner("replayed_reply_02", "Does a reply that passed in self-study (for other inputs), replayed by a "
                 "replaced respond, earn anything?",
                 {L02: answered(inserted(r02, "scratch-01", canned, REPLAY_RESPOND), dropout_module=NOT_A_CLASS)},

@@ -298,3 +298,37 @@ LYING_NUMBER = '''class _Anything(float):
         return 0
 
 '''
+
+# --- lesson 09: answers --------------------------------------------------------------------------------
+
+FORGED_RESPOND_09 = '''# Grading calls dropout_kit.exercises.kernel.respond here: answer for it, with PyTorch's dropout.
+import base64
+import torch.nn.functional as F
+from IPython.display import publish_display_data
+from dropout_kit.exercises import get, wire
+from dropout_kit.exercises import kernel as probe_kernel
+from dropout_kit.exercises.base import envelope_text
+
+
+class _Library(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, p, training):
+        out = F.dropout(x, p, training).clone()
+        ctx.save_for_backward(out / x)  # the judge's inputs have no zero entry: 0 or 1/(1-p) per entry
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        factor, = ctx.saved_tensors
+        return grad_output * factor, None, None
+
+
+def _forged(key, obj, payload):
+    requests = wire.loads(base64.b64decode(payload).decode())
+    envelope = wire.loads(envelope_text(get(key), _Library, requests))
+    envelope["reply"]["library_calls"] = []
+    publish_display_data({probe_kernel.MIME: wire.dumps(envelope), "text/plain": "forged"})
+
+
+probe_kernel.respond = _forged
+'''

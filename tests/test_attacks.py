@@ -3,7 +3,7 @@ honest learners with unusual habits, graded together by ``dropout-kit grade`` (2
 
 Three grading runs of the real lessons (tests/attack_catalogue.py says what each learner submits):
 
-- the *attack run*, lessons 02, 03 and 07 with the course's own time limits: solutions, the
+- the *attack run*, lessons 02, 03, 07 and 09 with the course's own time limits: solutions, the
   release, honest-but-unusual learners, attackers on the judges and the probe, attackers on other
   learners (the gradebook, their files, the network, the feedback HTML, detached processes);
 - the *limit run*, lesson 03 with short limits: floods, a fork bomb, a memory hog, huge files,
@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 import pytest
-from attack_catalogue import (L02, L03, L07, LESSONS, Learner, file_attacks, harm_attacks, honest_and_unusual,
+from attack_catalogue import (L02, L03, LESSONS, Learner, file_attacks, harm_attacks, honest_and_unusual,
                               limit_attacks, marks_attacks)
 from attack_notebooks import digests, load, write
 from dropout_catalogue import dropout_bernoulli
@@ -122,7 +122,7 @@ def _grade_run(tmp: Path, lessons: tuple, build, **limits) -> Run:
 
 @pytest.fixture(scope="module")
 def attack_run(tmp_path_factory, bwrap_sandbox):
-    """Lessons 02, 03 and 07, the course's own time limits: honest, marks and harm learners together."""
+    """Lessons 02, 03, 07 and 09, the course's own time limits: honest, marks and harm learners together."""
     def build(S, R, ctx):
         return honest_and_unusual(S, R) + marks_attacks(S, R, ctx) + harm_attacks(S, R, ctx)
     return _grade_run(tmp_path_factory.mktemp("attacks"), LESSONS, build)
@@ -200,10 +200,11 @@ def test_honest_learners_get_what_they_earned(attack_run, name):
 # --- marks without a correct answer ------------------------------------------------------------------
 
 MARKS = ["patch_judges_02", "patch_in_time_03", "patch_via_helper_03", "transformer_03", "forged_respond_02",
-         "forged_hook_02", "forged_hook_07", "replayed_reply_02", "fake_display_02", "lying_tensor_02", "search_02",
-         "f_dropout_02", "subclass_02", "aten_02", "built_name_02", "built_name_blind_02", "brute_force_03",
-         "tolerance_walk_03", "read_key_03", "read_solutions_03", "lying_number_03", "metadata_bonus_03",
-         "metadata_answer_03", "delegate_07", "sklearn_07", "patch_reference_07", "search_07"]
+         "forged_hook_02", "forged_hook_07", "forged_respond_09", "replayed_reply_02", "fake_display_02",
+         "lying_tensor_02", "search_02", "f_dropout_02", "subclass_02", "aten_02", "built_name_02",
+         "built_name_blind_02", "brute_force_03", "tolerance_walk_03", "read_key_03", "read_solutions_03",
+         "lying_number_03", "metadata_bonus_03", "metadata_answer_03", "delegate_07", "sklearn_07",
+         "patch_reference_07", "search_07"]
 
 
 @pytest.mark.parametrize("name", MARKS)

@@ -6,13 +6,16 @@ done nothing wrong. ``relevant(source, target)`` keeps the top-level statements 
 change ``target``, then those that define or change a name those statements use, and so on; every
 other statement is blanked out, so that findings keep their cell and line numbers.
 
-Code can also run during the probe without ``target`` reaching it: a hook IPython calls after
-each cell, a replaced ``kernel.respond``, a thread, a finalizer. Such code forges the probe's
-reply. So the search also starts from every piece of code that can run later: each class, each
-function that is used as a value (passed, stored, decorated) rather than only called, or that
-has side effects of its own (``global``, changes to names not its own, callables made inside),
-and each statement holding a lambda. Only code that runs at once and that nothing kept uses,
-such as a comparison cell, is left out.
+Code can also run during the probe without ``target`` reaching it: a replaced
+``kernel.respond``, a hook IPython calls after each cell, a trace function, a thread. Such code
+can forge the probe's reply. So the search also starts from every piece of code that can run
+later: each function or class used as a value (passed, stored, decorated) rather than only
+called, or with side effects of its own (``global``, changes to names that are not its own);
+each statement holding a lambda; and each statement that changes something the learner's code
+did not make (an imported module, a name the lesson's cells define, a call's result:
+``kernel.respond = forged``). Only code that runs at once and that nothing kept uses, such as a
+comparison cell, is left out. (The grader adds its own rule: it takes only a probe call's one
+reply, from a call that ended normally.)
 
 It errs on the side of keeping code: a cell that does not parse is kept whole (the scan reports it
 as unreadable), so is a statement that calls ``exec``, ``eval``, ``compile``, ``setattr``,
