@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from dropout_kit import integrity, tuning
+from dropout_kit import integrity, leakage, regularization, tuning
 from dropout_kit.data import Split, Splits
 from dropout_kit.models import DropoutMLP, build_mlp
 from dropout_kit.runs import summarize, train_runs
@@ -115,6 +115,31 @@ def test_grid_is_the_product_rates_slowest():
     assert tuning.grid([0, 0.3], [1e-4, 1e-3]) == [
         {"p": 0, "weight_decay": 1e-4}, {"p": 0, "weight_decay": 1e-3},
         {"p": 0.3, "weight_decay": 1e-4}, {"p": 0.3, "weight_decay": 1e-3}]
+
+
+def test_config_model_keywords_reach_make_model_and_label(tiny):
+    """Does a config's 'model' dict reach make_model as keywords, name the row, and crossval honour it too?"""
+    configs = [{"p": 0.0, "model": {"l1": 0.05}}, {"p": 0.0, "model": {"l1": 0.0}}, 0.0]
+    table = tuning.sweep(configs, tiny, seeds=[0], make_model=regularization.build_l1_mlp, verbose=False, **FIT)
+    assert [r["label"] for r in table] == ["p=0.0, l1=0.05", "p=0.0, l1=0.0", "p=0.0"]
+    assert table[0]["model"] == {"l1": 0.05} and "model" not in table[2]
+    assert table[1]["val_loss_mean"] == table[2]["val_loss_mean"] != table[0]["val_loss_mean"]
+    cv = tuning.cross_validate(configs[:2], tiny.train, k=2, make_model=regularization.build_l1_mlp,
+                               verbose=False, **FIT)
+    assert cv[0]["val_loss"] != cv[2]["val_loss"]  # fold 0 of each config
+    with pytest.raises(ValueError, match="keyword arguments for make_model"):
+        tuning.sweep([{"p": 0.1, "model": ["l1"]}], tiny, seeds=[0], **FIT)
+
+
+def test_sweep_rows_carry_the_measures(tiny):
+    """With measure=, does each row hold every measure per run in seed order, and mean/std of the numeric ones?"""
+    table = tuning.sweep([0.0, 0.5], tiny, seeds=[0, 1], verbose=False,
+                         measure=[regularization.weight_stats, leakage.val_correct], **FIT)
+    for row in table:
+        assert len(row["sparsity_runs"]) == 2 and len(row["val_correct_runs"][0]) == len(tiny.val)
+        assert row["sparsity_mean"] == pytest.approx(statistics.fmean(row["sparsity_runs"]), abs=1e-12)
+        assert row["val_acc_runs"] == pytest.approx([sum(c) / len(c) for c in row["val_correct_runs"]])
+        assert "val_correct_mean" not in row and "input_map_mean" not in row
 
 
 # --- choosing and comparing -----------------------------------------------------------------
