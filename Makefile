@@ -8,8 +8,13 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 # per step with two trainings at once).
 export OMP_WAIT_POLICY ?= PASSIVE
 DEBIAN_DATA := /usr/share/datasets/fashion-mnist
+# The learner's own copy of the lessons (git-ignored): `make lab` never overwrites a file there.
+WORKSPACE ?= workspace
 
-.PHONY: setup data experiment test test-fast release benchmark lab
+# Debian packages the tests need: the grading sandbox, a throwaway PostgreSQL gradebook.
+TEST_PACKAGES := bubblewrap postgresql
+
+.PHONY: setup data test-system experiment test test-fast release benchmark lab
 
 setup: data $(VENV)/.installed
 
@@ -19,7 +24,7 @@ $(VENV)/.installed: pyproject.toml environment.yml
 	$(PY) -m pip install --quiet --upgrade pip
 	sed -n 's/^ *- \([A-Za-z][A-Za-z0-9_.-]*==[^ ]*\) *$$/\1/p' environment.yml > $(VENV)/pins.txt
 	$(PY) -m pip install --quiet -r $(VENV)/pins.txt
-	$(PY) -m pip install --quiet --no-deps -e '.[course,postgres,test]'
+	$(PY) -m pip install --quiet --no-deps -e '.[course,instructor,postgres,test]'
 	$(PY) -m pip check
 	touch $@
 
@@ -30,10 +35,19 @@ data:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist; \
 	else echo "FashionMNIST: not installed from Debian; torchvision will download it on first use"; fi
 
+# Installed with apt-get when missing and this runs as root; otherwise the tests that need them
+# say what to install (with CI set, they fail instead of skipping).
+test-system:
+	@missing=$$(for p in $(TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -z "$$missing" ]; then echo "test packages: all installed"; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else echo "test packages missing: $$missing (apt-get install them as root)"; fi
+
 experiment: setup
 	$(PY) -m dropout_kit experiment --seeds 0 1 2 --out runs/experiment
 
-test: setup
+test: setup test-system
 	$(PY) -m pytest tests solutions --nbmake --nbmake-timeout=1200 -p no:cacheprovider --durations=30
 
 test-fast: setup
@@ -46,5 +60,7 @@ release: setup
 benchmark: setup
 	env -u OMP_WAIT_POLICY $(PY) benchmarks/fit_speed.py --rounds 3
 
+# The learner's JupyterLab: copies the lessons into $(WORKSPACE) the first time, then opens it
+# there with nbgrader's instructor tools hidden (`dropout-kit start --help`).
 lab: setup
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/dropout-kit start --workspace $(WORKSPACE)

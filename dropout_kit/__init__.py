@@ -6,15 +6,15 @@ Modules, one concern each:
 - ``models``   the tutorial's MLP and its dropout variants
 - ``train``    a fast in-memory training loop (``fit``, ``evaluate``, ``History``)
 - ``seeding``  ``seed_everything``: random, numpy and torch in one call
+- ``device``   where training runs: ``resolve_device`` (CUDA, then MPS, then the CPU)
 - ``metrics``  confusion matrix, precision / recall / F1
-- ``metric_checks`` checkers for the learner's metric code and choice of p
 - ``uncertainty`` MC dropout and activation statistics
 - ``runs``     one configuration over several seeds, summarised
 - ``tables``   plain tables that display in notebooks
 - ``experiment`` the ``dropout-kit experiment`` job
 - ``integrity`` refuses grading when a submission replaced what checkers use
 - ``plots``    learning curves, masks, sweeps, confusion matrices
-- ``exercises`` graded exercises as probe and judge (lesson 02: ``from_scratch``)
+- ``exercises`` graded exercises as probe and judge (lesson 02: ``from_scratch``, 03: ``quiz``, 07: ``metrics``)
 - ``quiz``     the quiz questions and their immediate feedback
 - ``grading``  grading of the FashionMNIST experiment
 - ``tuning``   rate sweeps and cross-validation

@@ -7,9 +7,12 @@ keeps Adam's state itself and calls the same kernel with the same arguments, so 
 parameters it produces are bit-for-bit those of ``torch.optim.Adam(fused=True)``
 (``tests/test_adam.py`` checks this, weight decay and missing gradients included).
 
-When the kernel cannot be used (a PyTorch without a CPU ``torch._fused_adam_``, before 2.4,
-or parameters that are not all float32 or all float64 on the CPU), it falls back to
-``torch.optim.Adam``, which gives the same maths.
+The same holds on a GPU: with every parameter on one CUDA (or MPS) device, the kernel is
+PyTorch's fused CUDA (MPS) kernel, and the step counters live on that device as
+``torch.optim.Adam(fused=True)`` keeps them. When the kernel cannot be used (a PyTorch
+without it for that device, such as the CPU before 2.4; parameters on several devices; or
+parameters that are not all float32 or all float64), it falls back to ``torch.optim.Adam``,
+which gives the same maths.
 """
 
 from __future__ import annotations
@@ -25,19 +28,21 @@ EPS = 1e-8
 
 def _fused_kernel_usable(params: list[torch.Tensor]) -> bool:
     dtypes = {p.dtype for p in params}
+    devices = {p.device for p in params}
     if not (
         hasattr(torch, "_fused_adam_")
-        and all(p.device.type == "cpu" for p in params)
+        and len(devices) == 1
         and len(dtypes) == 1 and dtypes <= {torch.float32, torch.float64}
     ):
         return False
-    one = torch.zeros(1, dtype=dtypes.pop())
-    try:  # PyTorch 2.2 and 2.3 have the kernel for CUDA only
+    device = devices.pop()
+    one = torch.zeros(1, dtype=dtypes.pop(), device=device)
+    try:  # PyTorch 2.2 and 2.3 have the kernel for CUDA only; MPS lacks float64
         torch._fused_adam_(
-            [one.clone()], [one.clone()], [one.clone()], [one.clone()], [], [torch.ones(())],
+            [one.clone()], [one.clone()], [one.clone()], [one.clone()], [], [torch.ones((), device=device)],
             lr=1e-3, beta1=BETAS[0], beta2=BETAS[1], weight_decay=0.0, eps=EPS, amsgrad=False, maximize=False,
         )
-    except (RuntimeError, NotImplementedError):
+    except (RuntimeError, NotImplementedError, TypeError):
         return False
     return True
 
@@ -59,8 +64,9 @@ class AdamStep:
             self._exp_avg = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
             self._exp_avg_sq = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
             # One counter per parameter, as views of one vector: the usual step (every parameter
-            # has a gradient) advances them all with a single add.
-            self._step_counts = torch.zeros(len(self.params), dtype=torch.float32)
+            # has a gradient) advances them all with a single add. On the parameters' device, where
+            # the fused kernel reads them (torch.optim.Adam(fused=True) keeps them there too).
+            self._step_counts = torch.zeros(len(self.params), dtype=torch.float32, device=self.params[0].device)
             self._steps = list(self._step_counts.unbind())
             self._optimizer = None
         else:

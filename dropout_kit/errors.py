@@ -15,3 +15,15 @@ class CorruptDataError(DropoutKitError):
 
 class NotebookError(DropoutKitError):
     """A notebook file is missing, not valid JSON, or lacks what grading needs."""
+
+
+class SandboxError(DropoutKitError):
+    """A learner's kernel could not be started, or could not be reached, in its sandbox."""
+
+
+class SandboxUnavailable(SandboxError):
+    """bubblewrap is missing, or cannot create the sandbox's namespaces on this machine."""
+
+
+class DeviceError(DropoutKitError, ValueError):
+    """A device that is not a device, or one this machine does not have."""

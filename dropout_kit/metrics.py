@@ -77,7 +77,7 @@ def _ratio(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
 def precision_recall_f1(cm) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Per-class precision, recall and F1 of a confusion matrix (0/0 counts as 0).
 
-    The reference for lesson 07's exercise: ``metric_checks.check_precision_recall_f1``
+    The reference for lesson 07's exercise: its judge (``dropout_kit.exercises.metrics.prf``)
     compares a learner's function with this one.
 
     Args:

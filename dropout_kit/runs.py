@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from torch import nn
 
+from dropout_kit.device import resolve_device
 from dropout_kit.seeding import seed_everything
 from dropout_kit.train import History, evaluate, fit
 
@@ -25,6 +26,7 @@ def train_runs(
     seeds: Sequence[int],
     test: bool = False,
     measure: Callable[[nn.Module, object], Mapping] | Sequence[Callable] | None = None,
+    device="auto",
     **fit_kwargs,
 ) -> list[History]:
     """Build a fresh model and ``fit`` it once per seed; return the Histories in seed order.
@@ -43,6 +45,7 @@ def train_runs(
             and 12: weight sparsity, BatchNorm's variance shift, accuracy on other images,
             ``trained_state``). With worker processes each must be importable (a
             module-level function or a ``functools.partial`` of one).
+        device: where to train (``"auto"``: the GPU if there is one; see ``dropout_kit.device``).
         **fit_kwargs: passed to ``fit`` (``epochs`` is required).
     """
     if not seeds:
@@ -50,13 +53,14 @@ def train_runs(
     measures = [] if measure is None else list(measure) if isinstance(measure, (list, tuple)) else [measure]
     if not all(callable(m) for m in measures):
         raise TypeError("measure must be a function (model, data) -> dict, or a list of them")
+    device = resolve_device(device)
     histories = []
     for seed in seeds:
         seed_everything(seed)
         model = make_model()
-        history = fit(model, data, seed=seed, **fit_kwargs)
+        history = fit(model, data, seed=seed, device=device, **fit_kwargs)
         if test:
-            history.test_acc = evaluate(model, data.test.X, data.test.y).accuracy
+            history.test_acc = evaluate(model, data.test.X, data.test.y, device=device).accuracy
         if measures:
             history.measures = {name: value for m in measures for name, value in dict(m(model, data)).items()}
         histories.append(history)
@@ -84,9 +88,10 @@ def summarize(label, histories: Sequence[History], **extra) -> dict:
 
     Keys are ``<metric>_mean`` and ``<metric>_std`` for train_acc (running, dropout on),
     train_eval_acc, val_loss, val_acc, ``gap`` (train_eval_acc - val_acc) and, when
-    recorded, test_acc. The std is the sample std over seeds (NaN for one run). Measures
-    recorded by ``train_runs(measure=...)`` that are plain numbers get ``<name>_mean`` and
-    ``<name>_std`` too.
+    recorded, test_acc; and ``device``, where the runs were trained (their Histories'
+    ``device``, several joined by ", "). The std is the sample std over seeds (NaN for one
+    run). Measures recorded by ``train_runs(measure=...)`` that are plain numbers get
+    ``<name>_mean`` and ``<name>_std`` too.
     """
     row = {"label": label, "n": len(histories), **extra}
     finals = [h.final for h in histories]
@@ -97,6 +102,7 @@ def summarize(label, histories: Sequence[History], **extra) -> dict:
         row["test_acc_mean"], row["test_acc_std"] = _mean_std([h.test_acc for h in histories])
     for name in _numeric_measures(histories):
         row[f"{name}_mean"], row[f"{name}_std"] = _mean_std([h.measures[name] for h in histories])
+    row["device"] = ", ".join(dict.fromkeys(h.device for h in histories if getattr(h, "device", "")))
     return row
 
 

@@ -13,6 +13,8 @@ def seed_everything(seed: int) -> torch.Generator:
 
     Used before building a model (its initial weights) and by ``fit`` (its
     shuffling and dropout masks), so one seed reproduces a whole run.
+    ``torch.manual_seed`` seeds the CPU and every CUDA and MPS device, so masks drawn
+    on a GPU follow the seed too.
 
     Args:
         seed: a non-negative integer.

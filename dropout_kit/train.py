@@ -6,10 +6,15 @@ split is one tensor and each batch is a single ``index_select`` of a shuffled
 permutation; per-batch losses and predictions stay tensors and are read once per epoch;
 Adam's update is PyTorch's fused kernel called directly (``dropout_kit.adam``). The maths
 is the tutorial's: Adam, cross-entropy, the same batch size and epochs.
+
+On a GPU (``device="auto"`` finds one) the splits and the model move there once per run;
+the shuffling stays on the CPU's seeded generator, so a seed gives the same batches on
+every device, and the History holds plain floats.
 """
 
 from __future__ import annotations
 
+import html
 import math
 import sys
 import time
@@ -20,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from dropout_kit.adam import AdamStep
+from dropout_kit.device import describe_device, placed, resolve_device
 from dropout_kit.seeding import seed_everything
 
 __all__ = ["Evaluation", "History", "evaluate", "fit", "seed_everything"]
@@ -44,7 +50,8 @@ class History:
     - ``train_eval_acc``: accuracy on training images in eval mode (dropout off), measured
       after the epoch on at most ``train_eval_size`` fixed training images;
     - ``val_loss``, ``val_acc``: on the validation split, eval mode;
-    - ``seconds``: wall time of the epoch, evaluation included.
+    - ``seconds``: wall time of the epoch, evaluation included;
+    - ``device``: where it was trained, e.g. "cpu (2 threads)" (not a per-epoch list).
 
     Epochs skipped by ``eval_every`` hold NaN in the eval-mode fields.
     """
@@ -55,17 +62,21 @@ class History:
     val_loss: list = field(default_factory=list)
     val_acc: list = field(default_factory=list)
     seconds: list = field(default_factory=list)
+    device: str = ""
 
     def __len__(self) -> int:
         return len(self.train_loss)
 
+    def _series(self) -> list[str]:
+        return [f.name for f in fields(self) if f.name != "device"]
+
     def metrics(self) -> dict:
         """Every per-epoch list except ``seconds``: what the same seed reproduces exactly."""
-        return {f.name: list(getattr(self, f.name)) for f in fields(self) if f.name != "seconds"}
+        return {name: list(getattr(self, name)) for name in self._series() if name != "seconds"}
 
     def rows(self) -> list[dict]:
         """One dict per epoch (1-based ``epoch`` included), for tables and CSV files."""
-        names = [f.name for f in fields(self)]
+        names = self._series()
         return [{"epoch": i + 1, **{n: getattr(self, n)[i] for n in names}} for i in range(len(self))]
 
     @property
@@ -80,6 +91,8 @@ class History:
                 f"{r['epoch']:5d}  {r['train_loss']:10.4f}  {r['train_acc']:9.2%}  "
                 f"{r['train_eval_acc']:14.2%}  {r['val_loss']:8.4f}  {r['val_acc']:7.2%}  {r['seconds']:7.2f}"
             )
+        if self.device:
+            lines.append(f"trained on {self.device}")
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -91,7 +104,8 @@ class History:
             f"<td>{r['seconds']:.1f}</td></tr>"
             for r in self.rows()
         )
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        caption = f"<caption>trained on {html.escape(self.device)}</caption>" if self.device else ""
+        return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _check_split(name: str, split) -> tuple[torch.Tensor, torch.Tensor]:
@@ -134,16 +148,27 @@ def _weighted_mean(batch_losses: list, batch_size: int, n: int) -> float:
     """Mean loss per image over an epoch whose last batch may be short."""
     weights = torch.full((len(batch_losses),), float(batch_size), dtype=torch.float64)
     weights[-1] = n - batch_size * (len(batch_losses) - 1)
-    return float((torch.stack(batch_losses).double() * weights).sum()) / n
+    # Summed on the CPU in float64 (MPS has no float64); .cpu() of a CPU tensor is the tensor itself.
+    return float((torch.stack(batch_losses).cpu().double() * weights).sum()) / n
+
+
+def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, batch_size: int = EVAL_BATCH,
+             device="auto") -> Evaluation:
+    """Loss and accuracy of ``model`` on (X, y) in eval mode (dropout off).
+
+    The model's train/eval mode and its device are restored afterwards, so calling
+    ``evaluate`` in the middle of training changes nothing. ``device`` is where it runs
+    (``"auto"``: the GPU if there is one; see ``dropout_kit.device``); the result is plain
+    floats. Used by ``fit`` and the metrics lessons.
+    """
+    device = resolve_device(device)
+    with placed(model, device):
+        return _evaluate(model, X.to(device), y.to(device), batch_size)
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, batch_size: int = EVAL_BATCH) -> Evaluation:
-    """Loss and accuracy of ``model`` on (X, y) in eval mode (dropout off).
-
-    The model's train/eval mode is restored afterwards, so calling ``evaluate`` in the
-    middle of training changes nothing. Used by ``fit`` and the metrics lessons.
-    """
+def _evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, batch_size: int = EVAL_BATCH) -> Evaluation:
+    """``evaluate`` for a model and tensors already on one device."""
     was_training = model.training
     model.eval()
     try:
@@ -152,8 +177,9 @@ def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, batch_size: 
         for start in range(0, len(y), batch_size):
             xb, yb = X[start:start + batch_size], y[start:start + batch_size]
             logits = model(xb)
-            total_loss += F.cross_entropy(logits, yb, reduction="sum").double()
-            correct += (logits.argmax(dim=1) == yb).sum()
+            # Accumulated on the CPU, in float64: a few batches per call, and no-op moves on the CPU.
+            total_loss += F.cross_entropy(logits, yb, reduction="sum").cpu().double()
+            correct += (logits.argmax(dim=1) == yb).sum().cpu()
     finally:
         model.train(was_training)
     return Evaluation(loss=float(total_loss) / len(y), accuracy=int(correct) / len(y))
@@ -171,6 +197,7 @@ def fit(
     progress: bool | None = None,
     eval_every: int = 1,
     train_eval_size: int | None = 10_000,
+    device="auto",
 ) -> History:
     """Train ``model`` with Adam and cross-entropy on in-memory tensors; return its History.
 
@@ -192,12 +219,16 @@ def fit(
             (the last epoch always); other epochs hold NaN. Grading uses the last only.
         train_eval_size: eval-mode train accuracy is measured on this many fixed training
             images (``None``: all of them).
+        device: where to train: ``"auto"`` (CUDA, then MPS, then the CPU), ``"cpu"``,
+            ``"cuda"``, ``"cuda:N"`` or ``"mps"``. The data and the model move there once.
 
     Returns:
-        A ``History`` with one entry per epoch. The same seed, model initialisation and
-        data give an identical History (``seconds`` aside).
+        A ``History`` with one entry per epoch, plain floats, and ``device`` naming where it
+        ran. On the CPU the same seed, model initialisation and data give an identical
+        History (``seconds`` aside); a GPU draws other dropout masks from its own generator.
 
-    The model is left in the mode it was in when passed (train or eval).
+    The model is left in the mode it was in when passed (train or eval), and on the device
+    it was on (trained in place: the same parameter objects).
     """
     for name, value, low in (("epochs", epochs, 1), ("batch_size", batch_size, 1), ("eval_every", eval_every, 1)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
@@ -207,28 +238,43 @@ def fit(
     if not (isinstance(weight_decay, (int, float)) and weight_decay >= 0 and math.isfinite(weight_decay)):
         raise ValueError(f"weight_decay must be a number >= 0, got {weight_decay!r}")
     (X, y), (X_val, y_val) = _splits(data)
+    device = resolve_device(device)
 
     generator = seed_everything(seed)
     n = len(y)
     probe = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     probe = probe if train_eval_size is None else probe[:train_eval_size]
-    X_probe, y_probe = X[probe], y[probe]
-    optimizer = AdamStep(model, lr=lr, weight_decay=weight_decay)
-    history = History()
+    X_probe, y_probe = X[probe.to(X.device)], y[probe.to(y.device)]
+    # Once per run; on the CPU these are the tensors themselves.
+    X, y, X_val, y_val, X_probe, y_probe = (t.to(device) for t in (X, y, X_val, y_val, X_probe, y_probe))
+    history = History(device=describe_device(device))
+    with placed(model, device):
+        optimizer = AdamStep(model, lr=lr, weight_decay=weight_decay)
+        _train(model, history, (X, y), (X_val, y_val), (X_probe, y_probe), generator=generator,
+               optimizer=optimizer, epochs=epochs, batch_size=batch_size, progress=progress, eval_every=eval_every)
+    return history
+
+
+def _train(model, history, train, val, probe, *, generator, optimizer, epochs, batch_size, progress,
+           eval_every) -> None:
+    """``fit``'s loop, with the model and the (X, y) pairs on one device; appends to ``history``."""
+    (X, y), (X_val, y_val), (X_probe, y_probe) = train, val, probe
+    n, device = len(y), X.device
     was_training = model.training
 
     bar = None
     if _want_progress(progress):
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=epochs, desc="fit", unit="epoch", leave=False)
+        bar = tqdm(total=epochs, desc=f"fit on {history.device}", unit="epoch", leave=False)
     try:
         for epoch in range(epochs):
             start = time.perf_counter()
             model.train()
-            order = torch.randperm(n, generator=generator)
+            # Shuffled by the CPU generator on every device: a seed gives the same batches everywhere.
+            order = torch.randperm(n, generator=generator).to(device)
             y_epoch = y.index_select(0, order)
-            predicted = torch.empty(n, dtype=torch.int64)
+            predicted = torch.empty(n, dtype=torch.int64, device=device)
             losses = []
             batches = zip(order.split(batch_size), y_epoch.split(batch_size), predicted.split(batch_size))
             for idx, yb, predicted_b in batches:
@@ -243,8 +289,8 @@ def fit(
             history.train_loss.append(_weighted_mean(losses, batch_size, n))
             history.train_acc.append(int((predicted == y_epoch).sum()) / n)
             if (epoch + 1) % eval_every == 0 or epoch + 1 == epochs:
-                val = evaluate(model, X_val, y_val)
-                history.train_eval_acc.append(evaluate(model, X_probe, y_probe).accuracy)
+                val = _evaluate(model, X_val, y_val)
+                history.train_eval_acc.append(_evaluate(model, X_probe, y_probe).accuracy)
                 history.val_loss.append(val.loss)
                 history.val_acc.append(val.accuracy)
             else:
@@ -258,4 +304,3 @@ def fit(
         if bar is not None:
             bar.close()
         model.train(was_training)
-    return history

@@ -10,6 +10,9 @@
 
 Randomness is drawn from a private stream (``torch.random.fork_rng``) seeded by ``seed``,
 so these functions are reproducible and leave the caller's random state alone.
+
+Each takes ``device="auto"`` (the GPU if there is one; see ``dropout_kit.device``): the model
+runs there and is put back where it was; results come back as CPU tensors and floats.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from dropout_kit.device import placed, private_rng, resolve_device
 from dropout_kit.tables import Table
 from dropout_kit.train import History, fit
 
@@ -69,7 +73,7 @@ class MCPrediction:
 
 @torch.no_grad()
 def mc_predict(model: nn.Module, X: torch.Tensor, *, T: int = 30, seed: int = 0,
-               batch_size: int = 4096) -> MCPrediction:
+               batch_size: int = 4096, device="auto") -> MCPrediction:
     """Monte Carlo dropout: average the softmax of ``T`` passes with dropout on (lesson 08).
 
     Args:
@@ -77,19 +81,22 @@ def mc_predict(model: nn.Module, X: torch.Tensor, *, T: int = 30, seed: int = 0,
         X: inputs.
         T: number of stochastic passes.
         seed: seeds the masks (a private RNG stream; the caller's state is untouched).
+        device: where the passes run (the masks differ between devices, not their statistics).
 
     Returns:
-        An ``MCPrediction``: the predictive mean ``probs``, its ``entropy`` (the uncertainty)
-        and ``y_hat`` = argmax of the mean.
+        An ``MCPrediction`` of CPU tensors: the predictive mean ``probs``, its ``entropy``
+        (the uncertainty) and ``y_hat`` = argmax of the mean.
     """
     if isinstance(T, bool) or not isinstance(T, int) or T < 1:
         raise ValueError(f"T must be a whole number >= 1, got {T!r}")
-    with torch.random.fork_rng(devices=[]), dropout_only_train(model):
+    device = resolve_device(device)
+    with private_rng(device), dropout_only_train(model), placed(model, device):
         torch.manual_seed(seed)
         chunks = []
         for i in range(0, len(X), batch_size):
-            xb = X[i:i + batch_size]
-            chunks.append(sum(torch.softmax(model(xb).double(), dim=1) for _ in range(T)) / T)
+            xb = X[i:i + batch_size].to(device)
+            # Averaged on the CPU in float64 (MPS has none); .cpu() of a CPU tensor is the tensor itself.
+            chunks.append(sum(torch.softmax(model(xb).cpu().double(), dim=1) for _ in range(T)) / T)
     probs = torch.cat(chunks)
     return MCPrediction(probs=probs, entropy=entropy(probs), y_hat=probs.argmax(dim=1), T=T)
 
@@ -158,7 +165,8 @@ class ActivationRecorder:
         """Rows ``epoch``, ``layer``, ``variance_mean`` and ``variance_std`` over the epoch's batches."""
         rows = []
         for name, values in self.values.items():
-            series = torch.stack(values).double() if values else torch.empty(0, dtype=torch.float64)
+            # Recorded on the training device without a sync per batch; read here, on the CPU.
+            series = torch.stack(values).cpu().double() if values else torch.empty(0, dtype=torch.float64)
             for epoch, chunk in enumerate(torch.split(series, batches_per_epoch), start=1):
                 std = float(chunk.std()) if len(chunk) > 1 else math.nan
                 rows.append({"epoch": epoch, "layer": name, "variance_mean": float(chunk.mean()),
@@ -167,7 +175,7 @@ class ActivationRecorder:
 
 
 def record_activation_variance(make_model: Callable[[], nn.Module], data, *, seed: int,
-                               layers: Sequence[str] = ("fc1", "fc2"), label: str = "",
+                               layers: Sequence[str] = ("fc1", "fc2"), label: str = "", device="auto",
                                **fit_kwargs) -> tuple[nn.Module, History, Table]:
     """Train a fresh model with hooks on its hidden layers; the activation variance per epoch (lesson 08).
 
@@ -177,6 +185,7 @@ def record_activation_variance(make_model: Callable[[], nn.Module], data, *, see
         seed: seeds the initial weights and the training run.
         layers: attribute names of the hidden ``Linear`` layers (the course's MLPs: fc1, fc2).
         label: written into every row's ``model`` column, to stack tables of several models.
+        device: where to train (``"auto"``: the GPU if there is one).
         **fit_kwargs: passed to ``fit`` (``epochs`` required).
 
     Returns:
@@ -192,7 +201,7 @@ def record_activation_variance(make_model: Callable[[], nn.Module], data, *, see
     n_train = len(data.train.y) if hasattr(data, "train") else len(data[0][1])
     with ActivationRecorder(model, {f"hidden {i + 1}": getattr(model, name)
                                     for i, name in enumerate(layers)}) as recorder:
-        history = fit(model, data, seed=seed, **fit_kwargs)
+        history = fit(model, data, seed=seed, device=device, **fit_kwargs)
     table = recorder.per_epoch(math.ceil(n_train / batch_size))
     return model, history, Table([{"model": label, **r} for r in table])
 
@@ -200,19 +209,21 @@ def record_activation_variance(make_model: Callable[[], nn.Module], data, *, see
 @torch.no_grad()
 def ablate_units(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, layer: str = "fc1",
                  fractions: Sequence[float] = (0.0, 0.1, 0.2, 0.3, 0.5, 0.7), repeats: int = 5,
-                 seed: int = 0, label: str = "") -> Table:
+                 seed: int = 0, label: str = "", device="auto") -> Table:
     """Eval-mode accuracy with a random fraction of one hidden layer's units switched off (lesson 08).
 
     The units are zeroed with no rescaling, so this measures how much the network's
     answer depends on particular units being present. Each repeat draws a new random set
-    of units (the same sets for every model, given the same seed and layer width).
+    of units (the same sets for every model, given the same seed and layer width). The model
+    runs on ``device`` (``"auto"``: the GPU if there is one) and is put back where it was.
 
     Returns:
         A ``Table`` with ``model``, ``fraction``, ``accuracy_mean``, ``accuracy_std`` (over repeats).
     """
     target = getattr(model, layer)
+    device = resolve_device(device)
+    X, y = X.to(device), y.cpu()
     was_training = model.training
-    model.eval()
     rows = []
     mask = None
 
@@ -221,18 +232,21 @@ def ablate_units(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, layer: s
 
     handle = target.register_forward_hook(switch_off)
     try:
-        generator = torch.Generator().manual_seed(seed)
-        for fraction in fractions:
-            accs = []
-            for _ in range(repeats):
-                width = target.out_features
-                off = torch.randperm(width, generator=generator)[:round(fraction * width)]
-                mask = torch.ones(width)
-                mask[off] = 0.0
-                accs.append(float((model(X).argmax(dim=1) == y).double().mean()))
-            t = torch.tensor(accs, dtype=torch.float64)
-            rows.append({"model": label, "fraction": fraction, "accuracy_mean": float(t.mean()),
-                         "accuracy_std": float(t.std()) if repeats > 1 else math.nan})
+        with placed(model, device):
+            model.eval()
+            generator = torch.Generator().manual_seed(seed)
+            for fraction in fractions:
+                accs = []
+                for _ in range(repeats):
+                    width = target.out_features
+                    off = torch.randperm(width, generator=generator)[:round(fraction * width)]
+                    mask = torch.ones(width)
+                    mask[off] = 0.0
+                    mask = mask.to(device)
+                    accs.append(float((model(X).argmax(dim=1).cpu() == y).double().mean()))
+                t = torch.tensor(accs, dtype=torch.float64)
+                rows.append({"model": label, "fraction": fraction, "accuracy_mean": float(t.mean()),
+                             "accuracy_std": float(t.std()) if repeats > 1 else math.nan})
     finally:
         handle.remove()
         model.train(was_training)

@@ -51,6 +51,14 @@ def make_fashion_folder(folder: Path, *, n_train: int = 300, n_test: int = 60, g
     return folder
 
 
+def blobs(n: int, seed: int):
+    """Ten separable classes of 28x28 'images' (class centre plus noise): a Split for quick training runs."""
+    y = torch.arange(n) % 10
+    centres = torch.rand(10, 1, 28, 28, generator=torch.Generator().manual_seed(99))
+    X = (centres[y] + 0.3 * torch.randn(n, 1, 28, 28, generator=torch.Generator().manual_seed(seed))).clamp(0, 1)
+    return data_module.Split(X, y)
+
+
 @pytest.fixture
 def isolated(tmp_path, monkeypatch):
     """A lookup that sees none of this machine's data: empty cwd, no env var, no Debian folder."""
@@ -87,3 +95,30 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def bwrap_sandbox():
+    """This machine's sandbox support; a skip only when bwrap is absent and CI is unset.
+
+    With CI set, or with a bwrap that cannot create namespaces, a missing sandbox is a failure.
+    """
+    import shutil
+
+    from dropout_kit import sandbox
+
+    if shutil.which("bwrap") is None and not os.environ.get("CI"):
+        pytest.skip("bubblewrap (bwrap) is not installed: apt-get install bubblewrap")
+    try:
+        return sandbox.require()
+    except sandbox.SandboxUnavailable as exc:
+        pytest.fail(f"the sandbox tests need a working bubblewrap: {exc}")
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    """A learner's folder as grading makes it: only the notebook, beside a grading workspace."""
+    folder = tmp_path / "autograded" / "learner1" / "lesson"
+    folder.mkdir(parents=True)
+    (folder / "lesson.ipynb").write_text('{"cells": []}\n')
+    return folder

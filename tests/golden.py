@@ -49,3 +49,10 @@ def case(request, exercise: Exercise, name: str, make) -> dict:
 def judge_again(exercise: Exercise, recorded: dict):
     """The verdict the judge gives today on a recorded case's requests and reply."""
     return exercise.decide(wire.loads(recorded["requests"]), recorded["reply"], source=recorded["source"])
+
+
+def assert_judged_the_same(request, exercise: Exercise, name: str, make) -> dict:
+    """Load (or with --refresh-golden re-record) case ``name`` and assert today's verdict is the recorded one."""
+    recorded = case(request, exercise, name, make)
+    assert judge_again(exercise, recorded).to_dict() == recorded["verdict"]
+    return recorded

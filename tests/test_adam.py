@@ -125,3 +125,20 @@ def test_a_model_without_trainable_parameters_is_refused():
     frozen = nn.Linear(2, 2).requires_grad_(False)
     with pytest.raises(ValueError, match="no trainable parameters"):
         AdamStep(frozen, lr=1e-3)
+
+
+def test_parameters_on_two_devices_fall_back_to_torch_optim():
+    """Parameters on two devices cannot share one fused call: is torch.optim.Adam used instead?"""
+    model = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2, device="meta"))
+    step = AdamStep(model, lr=1e-3)
+    assert not step.fused and isinstance(step._optimizer, torch.optim.Adam)
+
+
+def test_step_counters_live_beside_the_parameters():
+    """Are the fused path's step counters on the parameters' device, where the kernel reads them?"""
+    ours, _ = _twins(7)
+    step = AdamStep(ours, lr=1e-3)
+    assert step.fused and step._step_counts.device == next(ours.parameters()).device
+    _grads(ours, 0)
+    step.step()
+    assert step._steps[0].item() == 1.0

@@ -107,7 +107,7 @@ def test_lessons_are_discovered_from_solutions(course):
     (course / "solutions" / "00_intro" / "00_intro.ipynb").write_text('{"cells": [], "nbformat": 4}')
     (course / "solutions" / "notes").mkdir()  # no notebook of its own name: not a lesson
     lessons = config.discover_lessons(course)
-    assert [(l.name, l.graded, l.max_score) for l in lessons] == [("00_intro", False, 0), ("99_fixture", True, 3)]
+    assert [(l.name, l.graded, l.max_score) for l in lessons] == [("00_intro", False, 0), ("99_fixture", True, 4)]
 
 
 def test_every_lesson_of_the_repository_is_discovered():

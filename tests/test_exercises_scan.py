@@ -58,6 +58,14 @@ def test_forbidden_modules_and_unreadable_cells():
     ]
 
 
+def test_roots_name_modules_the_source_does_not_import():
+    """Are names given as roots (a lesson's own imports) read as modules, and others left alone?"""
+    cells = [("9", "y = metrics.precision_recall_f1(cm)\nz = table.precision_recall_f1")]
+    assert found(cells, attrs={"precision_recall_f1"}) == []
+    assert found(cells, attrs={"precision_recall_f1"}, roots={"metrics"}) == [
+        ("name", "cell 9, line 1: uses metrics.precision_recall_f1")]
+
+
 def test_cells_split_back_and_plain_text_is_one_cell():
     """Do join_cells and split_cells round-trip, and is unmarked text one unnamed cell?"""
     cells = [("3", "a = 1\n"), ("10", "b = 2\nc = 3"), ("11", "\n\nd = 4\n\n")]

@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 import torch
 
+import dropout_kit.exercises.metrics.choose as choose
+import dropout_kit.exercises.metrics.choose_hints as choose_hints
+import dropout_kit.exercises.metrics.prf as prf
 import dropout_kit.integrity as integrity_module
-import dropout_kit.metric_checks as metric_checks
-import dropout_kit.metric_checks.choose as choose
-import dropout_kit.metric_checks.prf as prf
 import dropout_kit.tuning as tuning
+import dropout_kit.tuning.stats as stats
 
 
 @pytest.fixture
@@ -70,44 +71,45 @@ def test_replaced_builtin_is_refused(integrity, name, replacement):
     assert message(name) in found
 
 
-def test_replaced_checker_is_refused(integrity, monkeypatch):
-    """Is a replaced checker function (metric_checks.prf) refused, though its module was imported first?"""
-    monkeypatch.setattr(prf, "check_precision_recall_f1", lambda fn: None)
-    assert message("dropout_kit.metric_checks.prf.check_precision_recall_f1") in integrity.tampered()
+def test_replaced_judge_is_refused(integrity, monkeypatch):
+    """Is a replaced package function (a judge, exercises.metrics.prf) refused, though its module was imported
+    first?"""
+    monkeypatch.setattr(prf, "judge", lambda requests, reply, *, source=None: None)
+    assert message("dropout_kit.exercises.metrics.prf.judge") in integrity.tampered()
 
 
 def test_replaced_reexport_is_refused(integrity, monkeypatch):
-    """Is a checker replaced where a package re-exports it (metric_checks.check_choose_p) refused?"""
-    monkeypatch.setattr(metric_checks, "check_choose_p", lambda fn: None)
-    assert message("dropout_kit.metric_checks.check_choose_p") in integrity.tampered()
+    """Is a function replaced where a package re-exports it (tuning.pick_rate, from tuning.stats) refused?"""
+    monkeypatch.setattr(tuning, "pick_rate", lambda table, **kwargs: 0.3)
+    assert message("dropout_kit.tuning.pick_rate") in integrity.tampered()
 
 
 def test_replaced_reference_import_is_refused(integrity, monkeypatch):
-    """Is the reference a checker imported (choose.pick_rate) refused when replaced, and is a fake
-    put in both places caught at the package it came from?"""
-    def fake(table, **kwargs):
-        return 0.3
+    """Is a function a package module imported (choose_hints.standard_error) refused when replaced, and is a
+    fake put in both places caught at the module it came from?"""
+    def fake(row, metric="val_acc"):
+        return 0.0
 
-    monkeypatch.setattr(choose, "pick_rate", fake)
-    assert message("dropout_kit.metric_checks.choose.pick_rate") in integrity.tampered()
-    monkeypatch.setattr(tuning, "pick_rate", fake)
+    monkeypatch.setattr(choose_hints, "standard_error", fake)
+    assert message("dropout_kit.exercises.metrics.choose_hints.standard_error") in integrity.tampered()
+    monkeypatch.setattr(stats, "standard_error", fake)
     found = integrity.tampered()
-    assert message("dropout_kit.tuning.pick_rate") in found
-    assert message("dropout_kit.metric_checks.choose.pick_rate") not in found
+    assert message("dropout_kit.tuning.stats.standard_error") in found
+    assert message("dropout_kit.exercises.metrics.choose_hints.standard_error") not in found
 
 
 def test_package_imports_are_read_from_the_file(integrity):
     """Does the import reader find the top-level `from dropout_kit... import` names, aliases included?"""
     imports = integrity._package_imports(Path(choose.__file__))
-    assert imports["pick_rate"] == ("dropout_kit.tuning", "pick_rate")
-    assert imports["integrity"] == ("dropout_kit", "integrity")
+    assert imports["challenge"] == ("dropout_kit.exercises.metrics.choose_tables", "challenge")
+    assert imports["hints"] == ("dropout_kit.exercises.metrics", "choose_hints")
     assert "np" not in imports  # not from the package
 
 
 def test_swapped_code_is_refused(integrity, monkeypatch):
-    """Is a checker whose __code__ was swapped in place refused (same object, other code)?"""
-    monkeypatch.setattr(prf.check_precision_recall_f1, "__code__", (lambda fn: None).__code__)
-    assert message("dropout_kit.metric_checks.prf.check_precision_recall_f1") in integrity.tampered()
+    """Is a package function whose __code__ was swapped in place refused (same object, other code)?"""
+    monkeypatch.setattr(prf.judge, "__code__", (lambda requests, reply, *, source=None: None).__code__)
+    assert message("dropout_kit.exercises.metrics.prf.judge") in integrity.tampered()
 
 
 def test_lesson_module_is_checked_against_its_file(integrity, tmp_path, monkeypatch):

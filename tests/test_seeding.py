@@ -39,3 +39,11 @@ def test_bad_seed_is_a_clear_error(bad):
 def test_train_reexports_seed_everything():
     """Can lessons import seed_everything from dropout_kit.train, as the API promises?"""
     assert reexported is seed_everything
+
+
+def test_cuda_is_seeded_too(monkeypatch):
+    """Does seed_everything seed every CUDA device as well (dropout masks on a GPU come from there)?"""
+    seeded = []
+    monkeypatch.setattr(torch.cuda, "manual_seed_all", seeded.append)
+    seed_everything(11)
+    assert seeded == [11]

@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from dropout_kit.data import Split, Splits
+from dropout_kit.device import describe_device
 from dropout_kit.models import BaselineMLP, DropoutMLP
 from dropout_kit.seeding import seed_everything
 from dropout_kit.train import History, evaluate, fit
@@ -95,6 +96,68 @@ def test_fit_replays_a_plain_loop_exactly(tiny, batch_size):
         assert torch.equal(p, q)
 
 
+def _todays_fit_as_a_plain_loop(data, *, seed, p, epochs, batch_size, train_eval_size):
+    """The CPU fit as it was before devices existed, written out as a plain loop with torch's own
+    fused Adam: shuffling by the seeded generator, dropout from the global stream, the loss per image
+    weighted by batch length, evaluation in batches of 4096 summed in float64."""
+    seed_everything(seed)
+    model = DropoutMLP(p)
+    generator = seed_everything(seed)
+    (X, y), (X_val, y_val) = data.train, data.val
+    n = len(y)
+    probe = torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:train_eval_size]
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
+
+    @torch.no_grad()
+    def evaluate_plainly(X, y):
+        model.eval()
+        loss, correct = torch.zeros((), dtype=torch.float64), 0
+        for i in range(0, len(y), 4096):
+            logits = model(X[i:i + 4096])
+            loss += F.cross_entropy(logits, y[i:i + 4096], reduction="sum").double()
+            correct += int((logits.argmax(1) == y[i:i + 4096]).sum())
+        return float(loss) / len(y), correct / len(y)
+
+    record = {name: [] for name in ("train_loss", "train_acc", "train_eval_acc", "val_loss", "val_acc")}
+    for _ in range(epochs):
+        model.train()
+        order = torch.randperm(n, generator=generator)
+        losses, sizes, correct = [], [], 0
+        for idx in order.split(batch_size):
+            logits = model(X[idx])
+            loss = F.cross_entropy(logits, y[idx])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+            sizes.append(len(idx))
+            correct += int((logits.argmax(1) == y[idx]).sum())
+        weighted = torch.tensor(losses, dtype=torch.float64) * torch.tensor(sizes, dtype=torch.float64)
+        record["train_loss"].append(float(weighted.sum()) / n)
+        record["train_acc"].append(correct / n)
+        val_loss, val_acc = evaluate_plainly(X_val, y_val)
+        record["train_eval_acc"].append(evaluate_plainly(X[probe], y[probe])[1])
+        record["val_loss"].append(val_loss)
+        record["val_acc"].append(val_acc)
+    return record, model
+
+
+@pytest.mark.parametrize("device", ["cpu", "auto"])
+def test_cpu_history_is_todays_bit_for_bit(tiny, monkeypatch, device):
+    """On the CPU ("cpu", and "auto" on a machine without an accelerator), is every History metric of a
+    dropout run, short last batch and a probe subset included, exactly what the pre-device fit computed?"""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    settings = {"seed": 7, "epochs": 3, "batch_size": 128, "train_eval_size": 250}
+    expected, reference = _todays_fit_as_a_plain_loop(tiny, p=0.3, **settings)
+    seed_everything(settings["seed"])
+    model = DropoutMLP(0.3)
+    history = fit(model, tiny, progress=False, device=device, **settings)
+    assert history.metrics() == expected
+    assert history.device == f"cpu ({torch.get_num_threads()} thread{'s' if torch.get_num_threads() > 1 else ''})"
+    assert all(torch.equal(a, b) for a, b in zip(model.parameters(), reference.parameters()))
+
+
 def test_evaluate_matches_torch_on_the_whole_set(tiny):
     """Does evaluate give cross-entropy and accuracy equal to one full-batch computation?"""
     seed_everything(0)
@@ -127,10 +190,19 @@ def test_quiet_when_not_interactive(tiny, capsys):
 
 
 def test_progress_bar_when_asked(tiny, capsys):
-    """With progress=True, is a tqdm bar drawn on stderr?"""
+    """With progress=True, is a tqdm bar drawn on stderr, naming the device it trains on?"""
     seed_everything(0)
-    fit(BaselineMLP(), tiny, epochs=1, seed=0, progress=True)
-    assert "epoch" in capsys.readouterr().err
+    fit(BaselineMLP(), tiny, epochs=1, seed=0, progress=True, device="cpu")
+    err = capsys.readouterr().err
+    assert "epoch" in err and f"fit on {describe_device('cpu')}" in err
+
+
+def test_history_names_its_device_in_text_and_html(tiny):
+    """Do a History's text and HTML tables say where it was trained, outside the per-epoch rows?"""
+    _, h = _run(tiny, 0, epochs=1, device="cpu")
+    assert h.device == describe_device("cpu")
+    assert str(h).endswith(f"trained on {h.device}") and f"<caption>trained on {h.device}</caption>" in h._repr_html_()
+    assert "device" not in h.rows()[0] and "device" not in h.metrics()
 
 
 def test_accepts_a_pair_of_splits(tiny):

@@ -145,11 +145,22 @@ def test_sweep_rows_carry_the_measures(tiny):
 # --- choosing and comparing -----------------------------------------------------------------
 
 
-def test_pick_rate_takes_the_smallest_p_within_one_se():
-    """Is the pick the smallest p whose mean is >= best - std_best/sqrt(n), not the best itself?"""
-    table = [row(0.1, 0.84, 0.01, 4), row(0.2, 0.852, 0.01, 4), row(0.3, 0.856, 0.01, 4), row(0.4, 0.85, 0.01, 4)]
-    assert tuning.pick_rate(table) == 0.2  # 0.856 - 0.005 = 0.851
-    assert tuning.pick_rate([row(0.1, 0.84, math.nan, 1), row(0.2, 0.85, math.nan, 1)]) == 0.2
+def test_pick_rate_takes_the_largest_p_within_one_se():
+    """Is the pick the largest p whose mean is >= best - std_best/sqrt(n), not the best itself (the one-SE rule)?"""
+    table = [row(0.1, 0.84, 0.01, 4), row(0.2, 0.852, 0.01, 4), row(0.3, 0.856, 0.01, 4), row(0.4, 0.853, 0.01, 4),
+             row(0.5, 0.848, 0.01, 4)]
+    assert tuning.pick_rate(table) == 0.4  # line 0.856 - 0.005 = 0.851; 0.5 is within one std, not one SE
+    assert tuning.pick_rate(table[::-1]) == 0.4  # the order of the rows does not matter
+    assert tuning.pick_rate([row(0.1, 0.84, math.nan, 1), row(0.2, 0.85, math.nan, 1),
+                             row(0.3, 0.83, math.nan, 1)]) == 0.2  # n = 1: SE 0, the best wins
+
+
+def test_pick_rate_counts_ties_and_the_line_as_within():
+    """Do a tie for the best and a row exactly one SE below it (exact in binary) count as within?"""
+    assert tuning.pick_rate([row(0.2, 0.875, 0.0625, 4), row(0.4, 0.875, 0.0625, 4),
+                             row(0.6, 0.8, 0.0625, 4)]) == 0.4
+    assert tuning.pick_rate([row(0.2, 0.875, 0.0625, 4), row(0.4, 0.84375, 0.0625, 4),
+                             row(0.6, 0.84374, 0.0625, 4)]) == 0.4  # 0.875 - 0.0625 / 2 = 0.84375
 
 
 def test_pick_rate_refuses_test_metrics_pairs_and_empty_tables():
@@ -280,6 +291,51 @@ def test_reset_parameters_reinitialises_every_layer_reproducibly():
     seed_everything(5)
     tuning.reset_parameters(model)
     assert all(torch.equal(a, b) for a, b in zip(after, model.parameters()))
+
+
+def test_reset_parameters_changes_every_parameter_of_a_trained_mlp():
+    """After a reset, does every parameter of a (perturbed, as if trained) MLP differ from before?"""
+    model = build_mlp((0.2, 0.5))
+    with torch.no_grad():
+        for w in model.parameters():
+            w.add_(1.0)
+    trained = {name: w.clone() for name, w in model.named_parameters()}
+    assert tuning.parameters_without_reset(model) == []
+    tuning.reset_parameters(model)
+    assert [name for name, w in model.named_parameters() if torch.equal(w, trained[name])] == []
+
+
+def attention_model() -> nn.Module:
+    return nn.Sequential(nn.Linear(8, 16), nn.TransformerEncoderLayer(16, 2, dim_feedforward=32, batch_first=True))
+
+
+def test_parameters_without_reset_finds_multihead_attention_weights():
+    """Are MultiheadAttention's in_proj weight and bias (reached by no public reset_parameters) listed, and only they?
+
+    The reference is PyTorch itself: a loop calling reset_parameters() wherever it exists leaves
+    exactly those parameters as they were.
+    """
+    model = attention_model()
+    assert not hasattr(nn.MultiheadAttention, "reset_parameters")
+    missed = tuning.parameters_without_reset(model)
+    assert missed == ["1.self_attn.in_proj_weight", "1.self_attn.in_proj_bias"]
+    with torch.no_grad():
+        for w in model.parameters():
+            w.add_(1.0)
+    trained = {name: w.clone() for name, w in model.named_parameters()}
+    for module in model.modules():
+        if hasattr(module, "reset_parameters"):
+            module.reset_parameters()
+    assert [name for name, w in model.named_parameters() if torch.equal(w, trained[name])] == missed
+
+
+def test_reset_parameters_refuses_a_model_it_cannot_fully_reset_and_leaves_it_untouched():
+    """Does reset_parameters refuse a model with MultiheadAttention, naming the parameters and the remedy, and change nothing?"""
+    model = attention_model()
+    before = {name: w.clone() for name, w in model.named_parameters()}
+    with pytest.raises(ValueError, match=r"in_proj_weight.*MultiheadAttention.*build a new model"):
+        tuning.reset_parameters(model)
+    assert all(torch.equal(w, before[name]) for name, w in model.named_parameters())
 
 
 def test_set_dropout_rates_per_layer_and_errors():

@@ -10,10 +10,18 @@ Supporting modules: ``config`` (paths, lessons, nbgrader configuration), ``conve
 ``outputs`` (what a learner's kernel sends, kept safe and small), ``report`` (results and
 grades.csv), ``preprocessors`` (the holes of plain nbgrader closed), ``notebooks`` (reading and
 writing). nbgrader itself is imported only when a verb runs.
+
+These modules need the ``course`` extra (nbformat, traitlets, psutil; ``check`` also nbclient);
+``release`` and ``grade`` need the ``instructor`` extra (nbgrader).
 """
 
-from dropout_kit.course.check import check_notebook
-from dropout_kit.course.grade import grade
-from dropout_kit.course.release import release
+from dropout_kit.optional import require
+
+for _module in ("nbformat", "traitlets", "psutil"):
+    require(_module, "course", "checking, releasing or grading notebooks")
+
+from dropout_kit.course.check import check_notebook  # noqa: E402 -- after the check above
+from dropout_kit.course.grade import grade  # noqa: E402
+from dropout_kit.course.release import release  # noqa: E402
 
 __all__ = ["release", "grade", "check_notebook"]

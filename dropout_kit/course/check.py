@@ -16,6 +16,7 @@ from pathlib import Path
 from dropout_kit.course import config as course_config
 from dropout_kit.course.notebooks import grade_cells, read_notebook
 from dropout_kit.errors import DropoutKitError
+from dropout_kit.optional import require
 
 DEFAULT_TIMEOUT = 120  # seconds per cell when no course configuration is found
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -77,6 +78,7 @@ def check_notebook(notebook: Path, timeout: int | None = None, *, course_root: P
     Returns:
         A ``CheckResult``; ``passed`` is False when any graded test cell raised.
     """
+    require("nbclient", "course", "checking a notebook")
     from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
 

@@ -20,6 +20,7 @@ from traitlets.config import Config, Configurable
 from traitlets.config.loader import PyFileConfigLoader
 
 from dropout_kit.errors import DropoutKitError
+from dropout_kit.optional import require
 
 CONFIG_FILE = Path("autograder") / "nbgrader_config.py"
 DB_URL_ENV = "DROPOUT_COURSE_DB_URL"
@@ -159,6 +160,7 @@ def driver_url(url: str) -> str:
         try:
             import psycopg  # noqa: F401
         except ImportError:
+            require("psycopg2", "postgres", "a PostgreSQL gradebook")
             return f"postgresql+psycopg2://{rest}"
     return url
 

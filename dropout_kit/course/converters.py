@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import copy
 
-from nbgrader.converters import Autograde, GenerateAssignment, GenerateFeedback
-from nbgrader.converters.base import NbGraderException
-from nbgrader.coursedir import CourseDirectory
-from nbgrader.preprocessors import SaveCells
-from traitlets.config import Config
+from dropout_kit.optional import require
+
+require("nbgrader", "instructor", "releasing or grading notebooks")
+
+from nbgrader.converters import Autograde, GenerateAssignment, GenerateFeedback  # noqa: E402
+from nbgrader.converters.base import NbGraderException  # noqa: E402
+from nbgrader.coursedir import CourseDirectory  # noqa: E402
+from nbgrader.preprocessors import SaveCells  # noqa: E402
+from traitlets.config import Config  # noqa: E402
 
 
 class ConversionError(Exception):

@@ -30,12 +30,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
-from nbformat import v4
-from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Bool, List, Unicode
+from dropout_kit.optional import require
 
-from dropout_kit import exercises, sandbox
+require("nbgrader", "instructor", "grading")
+
+import nbformat  # noqa: E402
+from nbformat import v4  # noqa: E402
+from nbgrader.preprocessors import NbGraderPreprocessor  # noqa: E402
+from traitlets import Bool, List, Unicode  # noqa: E402
+
+from dropout_kit import exercises, sandbox  # noqa: E402
 from dropout_kit.course import config as course_config
 from dropout_kit.course.notebooks import METADATA_KEY
 from dropout_kit.course.outputs import Budget, run_code
@@ -140,9 +144,11 @@ class TrustedExecute(NbGraderPreprocessor):
         cell.outputs = []
         if run.stopped:
             return
-        result = run_code(run.kernel.client, cell.source, timeout, run.budget)
+        result = run_code(run.kernel.client, cell.source, timeout, run.budget, run.kernel.is_alive)
         cell.outputs = result.outputs
-        if result.timed_out:
+        if result.died:
+            run.halt(f"kernel died: in cell {index} (a crash, os._exit, or a sandbox limit)")
+        elif result.timed_out:
             run.findings.append(f"timeout: cell {index} ran over {timeout:.0f} s")
             cell.outputs.append(v4.new_output("error", ename="CellTimeoutError", evalue="",
                                               traceback=["CellTimeoutError: stopped by the grader"]))
@@ -155,7 +161,7 @@ class TrustedExecute(NbGraderPreprocessor):
     def _recover(run: _Run) -> bool:
         """After a timeout: interrupt, and give the kernel a moment; True when it answers again."""
         run.kernel.interrupt()
-        return run_code(run.kernel.client, "pass", GRACE, run.budget).finished
+        return run_code(run.kernel.client, "pass", GRACE, run.budget, run.kernel.is_alive).finished
 
     def _judge(self, run: _Run, grade_id: str, timeout: float):
         exercise = exercises.for_grade_id(grade_id)
@@ -166,8 +172,12 @@ class TrustedExecute(NbGraderPreprocessor):
             return exercise.decide(None, None, missing=f"not checked: {run.stopped}")
         requests = exercise.new_requests()
         timeout = min(timeout, exercise.timeout)
-        result = run_code(run.kernel.client, call_code(exercise.key, exercise.target, requests), timeout, run.budget)
-        if result.timed_out:
+        result = run_code(run.kernel.client, call_code(exercise.key, exercise.target, requests), timeout, run.budget,
+                          run.kernel.is_alive)
+        if result.died:
+            missing = f"the kernel died while checking `{exercise.target}`"
+            run.halt(f"kernel died: while checking {grade_id}")
+        elif result.timed_out:
             missing = f"checking `{exercise.target}` ran over {timeout:.0f} s"
             if not self._recover(run):
                 run.halt(f"timeout: the kernel did not stop after checking {grade_id} timed out")

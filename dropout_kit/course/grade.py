@@ -23,6 +23,7 @@ from dropout_kit.course import worker
 from dropout_kit.course.notebooks import read_notebook
 from dropout_kit.course.report import FAILED, MISSING, OK, GradeReport, LessonResult
 from dropout_kit.errors import DropoutKitError, NotebookError
+from dropout_kit.optional import require
 
 LAYOUTS = "SUBMISSIONS_DIR/<learner>/<lesson>.ipynb or nbgrader's submitted/<learner>/<lesson>/<lesson>.ipynb"
 # nbgrader uses learner ids in file globs and regular expressions: keep them plain.
@@ -55,6 +56,7 @@ def grade(submissions: Path, out: Path = Path("grading"), lessons: list[str] | N
     Returns:
         A ``GradeReport``; its ``ok`` is False when any learner's lesson failed to grade.
     """
+    require("nbgrader", "instructor", "grading")
     if jobs < 1:
         raise DropoutKitError(f"jobs must be at least 1, got {jobs}")
     if sandbox:

@@ -48,6 +48,7 @@ class RunResult:
     error: str = ""                               # "ename: evalue" of an error the kernel reported
     finished: bool = False                        # the kernel said it was idle again
     timed_out: bool = False
+    died: bool = False                            # the kernel stopped answering for good
     truncated: bool = False
 
 
@@ -121,12 +122,14 @@ class _Keeper:
         self.result.outputs.append(v4.new_output("error", ename=ename, evalue=evalue, traceback=lines))
 
 
-def run_code(client, code: str, timeout: float, budget: Budget) -> RunResult:
+def run_code(client, code: str, timeout: float, budget: Budget, alive=None) -> RunResult:
     """Execute ``code`` in the kernel behind ``client`` and collect what it sends, under the caps.
 
-    Waits until the kernel reports idle for this request, ``timeout`` seconds pass, or the
-    lesson's byte budget is spent. Never raises on what the kernel sends.
+    Waits until the kernel reports idle for this request, ``timeout`` seconds pass, the
+    lesson's byte budget is spent, or ``alive()`` (default: the client's heartbeat) says the
+    kernel is gone. Never raises on what the kernel sends.
     """
+    alive = alive or client.is_alive
     result = RunResult()
     keeper = _Keeper(result)
     msg_id = client.execute(code, store_history=True, allow_stdin=False, stop_on_error=False)
@@ -137,8 +140,11 @@ def run_code(client, code: str, timeout: float, budget: Budget) -> RunResult:
             result.timed_out = True
             return result
         try:
-            msg = client.get_iopub_msg(timeout=min(left, 1.0))
+            msg = client.get_iopub_msg(timeout=min(left, 0.5))
         except queue.Empty:
+            if not alive():
+                result.died = True
+                return result
             continue
         except Exception:  # a message that does not even deserialize: skip it
             continue

@@ -22,11 +22,15 @@ from __future__ import annotations
 import copy
 import os
 
-import nbformat
-from nbformat.notebooknode import NotebookNode
-from nbgrader.preprocessors import NbGraderPreprocessor
+from dropout_kit.optional import require
 
-from dropout_kit.course.notebooks import METADATA_KEY
+require("nbgrader", "instructor", "grading")
+
+import nbformat  # noqa: E402
+from nbformat.notebooknode import NotebookNode  # noqa: E402
+from nbgrader.preprocessors import NbGraderPreprocessor  # noqa: E402
+
+from dropout_kit.course.notebooks import METADATA_KEY  # noqa: E402
 
 HIDDEN_TESTS_MARK = "BEGIN HIDDEN TESTS"
 

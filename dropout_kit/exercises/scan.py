@@ -179,13 +179,16 @@ def _imported(tree: ast.AST) -> set[str]:
     return names
 
 
-def findings(source: str | None, *, attrs=frozenset(), modules=frozenset()) -> list[Finding]:
+def findings(source: str | None, *, attrs=frozenset(), modules=frozenset(), roots=frozenset()) -> list[Finding]:
     """Every use of a forbidden attribute name or module in ``source``, and every unreadable cell.
 
     Args:
         source: the learner's code (cells joined by ``join_cells``), or None (nothing found).
         attrs: names that must not be reached through a module, e.g. {"dropout", "Dropout"}.
         modules: modules that must not be imported, e.g. {"sklearn"} (submodules included).
+        roots: further names that hold modules, beyond ``USUAL_ROOTS`` and what ``source``
+            imports: those a lesson's own cells import (``metrics``, ``tuning``), which the
+            source a judge receives may not include.
     """
     if not source:
         return []
@@ -197,7 +200,7 @@ def findings(source: str | None, *, attrs=frozenset(), modules=frozenset()) -> l
         except SyntaxError as exc:
             out.append(Finding(label, exc.lineno or 0, "unparseable", "does not parse as Python, so the grader "
                                "cannot read it; fix or delete it"))
-    roots = set(USUAL_ROOTS)
+    roots = set(USUAL_ROOTS) | set(roots)
     for _, tree in parsed:
         roots |= _imported(tree)
     for label, tree in parsed:

@@ -14,19 +14,24 @@ def _stack(histories: Sequence, name: str) -> np.ndarray:
     return np.array([getattr(h, name) for h in histories], dtype=float)
 
 
-def learning_curves(runs: Mapping[str, Sequence], *, title: str | None = None):
+def learning_curves(runs: Mapping[str, Sequence], *, title: str | None = None, axes=None):
     """Accuracy and loss against epoch for each labelled group of runs (mean ± std over seeds).
 
     Args:
         runs: ``{"no dropout": [history_seed0, history_seed1, ...], "p=0.3": [...]}``;
             each value is a list of ``History`` objects of equal length (one per seed).
-        title: a title for the figure.
+        title: a title for the figure (for the two axes' titles, when ``axes`` are given).
+        axes: two existing axes (accuracy, loss) to draw into, e.g. one row of a larger figure.
 
     Returns:
         A Figure with two axes: accuracy (train running with dropout on, dashed;
         val, solid) and loss (train, dashed; val, solid). Bands show ± one std over seeds.
     """
-    fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(11, 4))
+    if axes is None:
+        fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(11, 4))
+    else:
+        ax_acc, ax_loss = axes
+        fig = ax_acc.figure
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, (label, histories) in enumerate(runs.items()):
         if not histories:
@@ -48,14 +53,16 @@ def learning_curves(runs: Mapping[str, Sequence], *, title: str | None = None):
                 ax.plot(epochs[ok], mean[ok], style, color=color, label=f"{label} {what}{n}")
                 if std is not None:
                     ax.fill_between(epochs[ok], (mean - std)[ok], (mean + std)[ok], color=color, alpha=0.15)
-    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy (train: dropout on)")
-    ax_loss.set(xlabel="epoch", ylabel="cross-entropy", title="loss")
+    prefix = f"{title}\n" if title and axes is not None else ""
+    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title=f"{prefix}accuracy (train: dropout on)")
+    ax_loss.set(xlabel="epoch", ylabel="cross-entropy", title=f"{prefix}loss")
     for ax in (ax_acc, ax_loss):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
+    if axes is None:
+        if title:
+            fig.suptitle(title)
+        fig.tight_layout()
     return fig
 
 

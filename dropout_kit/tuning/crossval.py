@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import torch
 
+from dropout_kit.device import resolve_device
 from dropout_kit.models import build_mlp
 from dropout_kit.runs import format_pm
 from dropout_kit.tables import Table
@@ -43,7 +44,7 @@ def stratified_kfold(y: torch.Tensor, k: int, *, seed: int = 0) -> list[tuple[to
 
 
 def cross_validate(configs: Iterable, split, *, k: int = 5, seed: int = 0, make_model: Callable = build_mlp,
-                   workers: int = 1, verbose: bool = True, **fit_kwargs) -> Table:
+                   workers: int = 1, verbose: bool = True, device="auto", **fit_kwargs) -> Table:
     """k-fold cross-validation of each config on one split (lesson 06); one row per config and fold.
 
     Every config sees the same folds (``stratified_kfold(split.y, k, seed=seed)``), so
@@ -57,15 +58,17 @@ def cross_validate(configs: Iterable, split, *, k: int = 5, seed: int = 0, make_
         k: number of folds.
         seed: seeds the folds and every run.
         workers: processes to train in, as for ``sweep``.
+        device: where every run trains, as for ``sweep``.
         **fit_kwargs: passed to ``fit`` (``epochs`` required).
 
     Returns:
         A ``Table`` with ``label``, ``p``, ``weight_decay``, ``fold``, ``n_train``, ``n_val``,
-        ``train_eval_acc``, ``val_acc``, ``val_loss``.
+        ``train_eval_acc``, ``val_acc``, ``val_loss``, ``device``.
     """
     X, y = split
     folds = stratified_kfold(y, k, seed=seed)
     fit_kwargs.setdefault("progress", False)
+    fit_kwargs["device"] = resolve_device(device)
     configs = [parse_config(c) for c in configs]
     jobs = [{"make_model": model_maker(make_model, c), "p": c["p"], "weight_decay": c["weight_decay"], "seed": seed,
              "fit_kwargs": fit_kwargs, "train_idx": train_idx, "val_idx": val_idx}
@@ -85,9 +88,9 @@ def cross_validate(configs: Iterable, split, *, k: int = 5, seed: int = 0, make_
         rows.append({"label": config["label"], "p": config["p"], "weight_decay": config["weight_decay"],
                      "fold": i % k, "n_train": len(job["train_idx"]), "n_val": len(job["val_idx"]),
                      "train_eval_acc": final["train_eval_acc"], "val_acc": final["val_acc"],
-                     "val_loss": final["val_loss"]})
-    return Table(rows, columns=["label", "fold", "n_train", "n_val", "train_eval_acc", "val_acc", "val_loss"],
-                 percent=["train_eval_acc", "val_acc"])
+                     "val_loss": final["val_loss"], "device": history.device})
+    return Table(rows, columns=["label", "fold", "n_train", "n_val", "train_eval_acc", "val_acc", "val_loss",
+                                "device"], percent=["train_eval_acc", "val_acc"])
 
 
 def summarize_folds(fold_table: Sequence[Mapping]) -> Table:
@@ -104,9 +107,10 @@ def summarize_folds(fold_table: Sequence[Mapping]) -> Table:
         row = {"label": label, "p": rows[0]["p"], "weight_decay": rows[0]["weight_decay"], "n": len(rows)}
         for metric in ("train_eval_acc", "val_acc", "val_loss"):
             row[f"{metric}_mean"], row[f"{metric}_std"] = mean_std([r[metric] for r in rows])
+        row["device"] = ", ".join(dict.fromkeys(r["device"] for r in rows if r.get("device")))
         out.append(row)
     return Table(out, columns=["label", "n", "train_eval_acc_mean", "val_acc_mean", "val_acc_std",
-                               "val_loss_mean", "val_loss_std"], percent=PERCENT)
+                               "val_loss_mean", "val_loss_std", "device"], percent=PERCENT)
 
 
 def paired_difference(fold_table: Sequence[Mapping], a, b, *, metric: str = "val_acc") -> dict:

@@ -61,7 +61,9 @@ def execute(jobs: list[dict], data, workers: int, done: Callable[[int, History],
 
     ``done(i, history)`` is called as each job finishes. Every run is seeded by its job alone,
     and worker processes compute with one thread, so the results do not depend on
-    ``workers`` (tested); only the wall time does.
+    ``workers`` (tested); only the wall time does. Each job's ``fit_kwargs`` carry the device,
+    resolved by the caller, so every worker trains where this process would (one GPU is
+    shared by all workers).
     """
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a whole number >= 1, got {workers!r}")

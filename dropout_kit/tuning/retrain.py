@@ -10,16 +10,33 @@ from dropout_kit.seeding import seed_everything
 from dropout_kit.train import History, fit
 
 
-def fit_fresh(make_model: Callable[[], nn.Module], data, *, seed: int, **fit_kwargs) -> tuple[nn.Module, History]:
+def fit_fresh(make_model: Callable[[], nn.Module], data, *, seed: int, device="auto",
+              **fit_kwargs) -> tuple[nn.Module, History]:
     """Seed, build a fresh model and train it: ``(model, history)`` (lessons 06-08).
 
     Like one run of ``runs.train_runs``, but the trained model is returned too (for
-    confusion matrices, MC dropout, or continuing to train it on purpose).
+    confusion matrices, MC dropout, or continuing to train it on purpose). It trains on
+    ``device`` (``"auto"``: the GPU if there is one) and is returned where ``make_model``
+    built it, on the CPU unless it says otherwise.
     """
     seed_everything(seed)
     model = make_model()
     fit_kwargs.setdefault("progress", False)
-    return model, fit(model, data, seed=seed, **fit_kwargs)
+    return model, fit(model, data, seed=seed, device=device, **fit_kwargs)
+
+
+def parameters_without_reset(model: nn.Module) -> list[str]:
+    """Names of the parameters that no ``reset_parameters()`` re-draws (lesson 06).
+
+    Not every PyTorch layer with weights has a public ``reset_parameters()``:
+    ``nn.MultiheadAttention`` (and so every ``nn.Transformer*`` layer) initialises its
+    ``in_proj_weight`` and ``in_proj_bias`` in a private ``_reset_parameters``. A parameter
+    counts as reached when the module that owns it has ``reset_parameters()``.
+    """
+    return [f"{prefix}.{name}" if prefix else name
+            for prefix, module in model.named_modules()
+            if not callable(getattr(module, "reset_parameters", None))
+            for name, _ in module.named_parameters(recurse=False)]
 
 
 def reset_parameters(model: nn.Module) -> int:
@@ -28,7 +45,19 @@ def reset_parameters(model: nn.Module) -> int:
     Used in lesson 06. Layers draw new random weights from torch's global generator, so
     call ``seed_everything(seed)`` first to make the new weights reproducible. Training
     again afterwards starts from scratch, unlike calling ``fit`` again on a trained model.
+
+    Raises:
+        ValueError: some parameters belong to a module without ``reset_parameters()``
+            (see ``parameters_without_reset``); the model is left untouched, and
+            building a new one is the safe way to start afresh.
     """
+    missed = parameters_without_reset(model)
+    if missed:
+        owners = sorted({type(model.get_submodule(name.rpartition(".")[0])).__name__ for name in missed})
+        raise ValueError(f"cannot re-initialise this {type(model).__name__}: {len(missed)} parameter(s) "
+                         f"({', '.join(missed[:4])}{', ...' if len(missed) > 4 else ''}) belong to "
+                         f"{', '.join(owners)}, which has no reset_parameters(); build a new model instead "
+                         "(seed_everything(seed), then construct it again)")
     count = 0
     for module in model.modules():
         reset = getattr(module, "reset_parameters", None)

@@ -33,14 +33,15 @@ def standard_error(row: Mapping, metric: str = "val_acc") -> float:
 
 
 def pick_rate(table: Sequence[Mapping], *, metric: str = "val_acc"):
-    """The smallest ``p`` whose mean is within one standard error of the best mean.
+    """The largest ``p`` whose mean is within one standard error of the best mean (the one-SE rule).
 
-    The rule of lessons 06 and 07 (and the reference of ``metric_checks.check_choose_p``):
-    best = the highest ``<metric>_mean`` (higher is better; among equal bests the smallest
-    p); SE = ``standard_error(best)``; return the smallest ``p`` among the rows with
-    ``<metric>_mean >= best - SE``. Rates whose difference from the best is within one SE
-    cannot be told apart with this many seeds, and the smaller rate is the smaller change
-    to the network.
+    The classic one-standard-error rule, as lesson 07 teaches it (and the reference of its
+    ``choose_p`` exercise, ``dropout_kit.exercises.metrics.choose``): best = the highest
+    ``<metric>_mean`` (higher is better; among equal bests the one with the smallest p gives
+    the SE); SE = ``standard_error(best)``, 0 with one run; return the largest ``p`` among the
+    rows with ``<metric>_mean >= best - SE`` (ties and rows exactly on the line count as
+    within). Rates whose difference from the best is within one SE cannot be told apart with
+    this many seeds; among them the rule takes the most regularised network, the largest p.
 
     Args:
         table: rows with ``p`` (a single rate), ``n``, ``<metric>_mean``, ``<metric>_std``.
@@ -55,11 +56,11 @@ def pick_rate(table: Sequence[Mapping], *, metric: str = "val_acc"):
     if not rows:
         raise ValueError("the table is empty: nothing to choose from")
     if not all(isinstance(r["p"], (int, float)) for r in rows):
-        raise TypeError("pick_rate compares single rates; per-layer pairs have no 'smallest'")
+        raise TypeError("pick_rate compares single rates; per-layer pairs have no 'largest'")
     mean = f"{metric}_mean"
     best = min(rows, key=lambda r: (-r[mean], r["p"]))
     threshold = best[mean] - standard_error(best, metric)
-    return min(r["p"] for r in rows if r[mean] >= threshold)
+    return max(r["p"] for r in rows if r[mean] >= threshold)
 
 
 def _find(table: Sequence[Mapping], key) -> Mapping:

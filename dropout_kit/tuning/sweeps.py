@@ -6,6 +6,7 @@ import functools
 import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
+from dropout_kit.device import resolve_device
 from dropout_kit.models import build_mlp
 from dropout_kit.runs import format_pm, summarize
 from dropout_kit.tables import Table
@@ -13,7 +14,7 @@ from dropout_kit.train import History
 from dropout_kit.tuning.execution import execute
 
 SWEEP_COLUMNS = ["label", "n", "train_eval_acc_mean", "val_acc_mean", "val_acc_std", "val_loss_mean",
-                 "val_loss_std", "gap_mean", "seconds"]
+                 "val_loss_std", "gap_mean", "seconds", "device"]
 PERCENT = ["train_eval_acc_mean", "val_acc_mean", "val_acc_std", "gap_mean", "test_acc_mean", "test_acc_std"]
 
 
@@ -63,7 +64,7 @@ def grid(p: Iterable, weight_decay: Iterable[float]) -> list[dict]:
 
 
 def sweep(configs: Iterable, data, *, seeds: Sequence[int], make_model: Callable = build_mlp,
-          workers: int = 1, verbose: bool = True, **fit_kwargs) -> Table:
+          workers: int = 1, verbose: bool = True, device="auto", **fit_kwargs) -> Table:
     """Train every config over every seed (fresh weights each run); one summary row per config.
 
     Used in lesson 06 for the rate sweep, the per-layer comparison and the L2 grid.
@@ -81,6 +82,8 @@ def sweep(configs: Iterable, data, *, seeds: Sequence[int], make_model: Callable
             for any number, only faster (2 on a 2-core machine). With workers > 1,
             ``make_model`` must be importable (not a lambda).
         verbose: print one line per config as it finishes (sweeps take minutes).
+        device: where every run trains (``"auto"``: the GPU if there is one), in this
+            process or in each worker; checked here, before any worker starts.
         **fit_kwargs: passed to ``runs.train_runs`` and ``fit`` (``epochs`` required; e.g.
             ``**RECIPE.fit_kwargs()``; ``test=True`` also records test accuracy, for a
             final report only).
@@ -90,14 +93,16 @@ def sweep(configs: Iterable, data, *, seeds: Sequence[int], make_model: Callable
         ``<metric>_mean`` / ``<metric>_std`` as in ``runs.summarize``, ``seconds``
         (training time summed over the config's runs), ``seeds`` and the per-run values
         ``val_acc_runs``, ``val_loss_runs``, ``train_eval_acc_runs`` (and ``test_acc_runs``)
-        in seed order. With ``measure=`` (see ``runs.train_runs``), every measure gets
-        ``<name>_runs`` in seed order, and those that are numbers ``<name>_mean`` / ``_std``.
+        in seed order, and ``device`` (where the runs trained). With ``measure=`` (see
+        ``runs.train_runs``), every measure gets ``<name>_runs`` in seed order, and those
+        that are numbers ``<name>_mean`` / ``_std``.
     """
     if "weight_decay" in fit_kwargs:
         raise ValueError("give weight_decay inside the configs (see grid), not as a keyword")
     if not seeds:
         raise ValueError("give at least one seed")
     fit_kwargs.setdefault("progress", False)
+    fit_kwargs["device"] = resolve_device(device)
     configs = [parse_config(c) for c in configs]
     jobs = [{"make_model": model_maker(make_model, c), "p": c["p"], "weight_decay": c["weight_decay"],
              "seed": seed, "fit_kwargs": fit_kwargs} for c in configs for seed in seeds]
@@ -111,7 +116,7 @@ def sweep(configs: Iterable, data, *, seeds: Sequence[int], make_model: Callable
         finished[c] = finished.get(c, 0) + 1
         if verbose and finished[c] == per_config:
             row = _summary(configs[c], [results[c * per_config + k] for k in range(per_config)], seeds)
-            print(f"{row['label']}: {row['n']} runs, {row['seconds']:.0f} s of training, "
+            print(f"{row['label']}: {row['n']} runs, {row['seconds']:.0f} s of training on {row['device']}, "
                   f"val acc {format_pm(row['val_acc_mean'], row['val_acc_std'])}%", flush=True)
 
     histories = execute(jobs, data, workers, done)
