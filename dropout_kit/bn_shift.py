@@ -81,16 +81,24 @@ def variance_shift(model: nn.Module, X: torch.Tensor, *, seed: int = 0) -> Table
     return Table(rows)
 
 
+STATISTICS = ("mean", "var")
+
+
 @torch.no_grad()
-def recalibrate(model: nn.Module, X: torch.Tensor, *, batch_size: int = 256) -> nn.Module:
+def recalibrate(model: nn.Module, X: torch.Tensor, *, statistics=STATISTICS, batch_size: int = 256) -> nn.Module:
     """A copy of ``model`` whose BatchNorm statistics are re-estimated on ``X`` with dropout off.
 
     Each BatchNorm's running mean and variance become the average over batches of ``X`` of the
     batch statistics it sees in eval mode of everything else: the statistics eval mode will
-    actually meet. The weights are untouched; ``model`` itself is not changed.
+    actually meet. ``statistics=("var",)`` replaces only the variances (the means stay as
+    trained), which isolates what the variance shift costs. The weights are untouched;
+    ``model`` itself is not changed.
     """
+    unknown = set(statistics) - set(STATISTICS)
+    if unknown or not statistics:
+        raise ValueError(f"statistics must be some of {STATISTICS}, got {tuple(statistics)!r}")
     fresh = copy.deepcopy(model).eval()
-    layers = batchnorms(fresh).values()
+    layers = list(batchnorms(fresh).values())
     for layer in layers:
         layer.reset_running_stats()
         layer.momentum = None  # None: a plain cumulative average over the batches below
@@ -99,42 +107,56 @@ def recalibrate(model: nn.Module, X: torch.Tensor, *, batch_size: int = 256) -> 
         fresh(X[start:start + batch_size])
     for layer, original in zip(layers, batchnorms(model).values()):
         layer.momentum = original.momentum
+        for name in set(STATISTICS) - set(statistics):  # keep these as trained
+            getattr(layer, f"running_{name}").copy_(getattr(original, f"running_{name}"))
     return fresh.eval()
 
 
 def shift_measure(model: nn.Module, data, *, seed: int = 0) -> dict:
     """A ``measure`` for ``tuning.sweep``: each BatchNorm's shift on val, and val accuracy after ``recalibrate``.
 
-    Keys ``shift_<layer>`` and ``val_acc_recalibrated``; the running statistics are re-estimated
-    on the training images (no val image is used to fix anything).
+    Keys ``shift_<layer>``, ``val_acc_recalibrated`` (means and variances re-estimated) and
+    ``val_acc_var_recalibrated`` (variances only). The statistics are re-estimated on the
+    training images, so no val image is used to fix anything.
     """
     out = {f"shift_{r['layer']}": r["shift"] for r in variance_shift(model, data.val.X, seed=seed)}
-    out["val_acc_recalibrated"] = evaluate(recalibrate(model, data.train.X), data.val.X, data.val.y).accuracy
+    for key, statistics in (("val_acc_recalibrated", STATISTICS), ("val_acc_var_recalibrated", ("var",))):
+        fixed = recalibrate(model, data.train.X, statistics=statistics)
+        out[key] = evaluate(fixed, data.val.X, data.val.y).accuracy
     return out
+
+
+def _paired_gain(row, key: str) -> dict:
+    """Mean over seeds of ``<key>_runs - val_acc_runs``, its standard error and verdict."""
+    from dropout_kit.tuning.stats import mean_std, verdict
+
+    gains = [b - a for a, b in zip(row["val_acc_runs"], row[f"{key}_runs"])]
+    mean, std = mean_std(gains)
+    se = std / len(gains) ** 0.5 if len(gains) > 1 else float("nan")
+    return {"gain": mean, "se": se, **verdict(mean, se, "val_acc")}
 
 
 def recalibration_table(rows) -> Table:
     """Per ``tuning.sweep`` row made with ``measure=shift_measure``: the shifts, and what recalibrating gains.
 
     Columns: ``label``, ``n``, the mean shift of each BatchNorm (``shift_<layer>``), ``val_acc``
-    (eval mode with the running statistics learned in training), ``val_acc_recalibrated``, and
-    the gain of recalibrating, paired by seed (same trained model), with its standard error and
-    a verdict against seed noise (``tuning.stats.verdict``; kept in each row, not displayed).
+    (eval mode with the running statistics learned in training), then for recalibrating
+    everything (``gain``) and the variances only (``gain_var_only``) the val accuracy gained,
+    paired by seed (same trained model), with its standard error (``_se``) and whether it
+    exceeds seed noise (``_beyond_noise``, ``tuning.stats.verdict``). The verdict sentences are
+    kept in each row (``verdict``, ``verdict_var_only``), not displayed.
     """
-    from dropout_kit.tuning.stats import mean_std, verdict
-
     table = []
     for row in rows:
-        if "val_acc_recalibrated_runs" not in row:
+        if "val_acc_var_recalibrated_runs" not in row:
             raise ValueError(f"row {row.get('label')!r} has no recalibrated accuracy: "
                              "run tuning.sweep with measure=bn_shift.shift_measure")
-        gains = [b - a for a, b in zip(row["val_acc_runs"], row["val_acc_recalibrated_runs"])]
-        mean, std = mean_std(gains)
-        se = std / len(gains) ** 0.5 if len(gains) > 1 else float("nan")
-        judged = verdict(mean, se, "val_acc")
         shifts = {k[:-len("_mean")]: v for k, v in row.items() if k.startswith("shift_") and k.endswith("_mean")}
+        both, var = _paired_gain(row, "val_acc_recalibrated"), _paired_gain(row, "val_acc_var_recalibrated")
         table.append({"label": row["label"], "n": row["n"], **shifts, "val_acc": row["val_acc_mean"],
-                      "val_acc_recalibrated": row["val_acc_recalibrated_mean"], "gain": mean, "gain_se": se,
-                      "beyond_noise": judged["beyond_noise"], "verdict": judged["verdict"]})
-    columns = [c for c in table[0] if c != "verdict"] if table else None
-    return Table(table, columns=columns, percent=["val_acc", "val_acc_recalibrated", "gain", "gain_se"])
+                      "gain": both["gain"], "gain_se": both["se"], "gain_beyond_noise": both["beyond_noise"],
+                      "gain_var_only": var["gain"], "gain_var_only_se": var["se"],
+                      "gain_var_only_beyond_noise": var["beyond_noise"],
+                      "verdict": both["verdict"], "verdict_var_only": var["verdict"]})
+    columns = [c for c in table[0] if not c.startswith("verdict")] if table else None
+    return Table(table, columns=columns, percent=["val_acc", "gain", "gain_se", "gain_var_only", "gain_var_only_se"])

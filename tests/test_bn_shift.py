@@ -89,18 +89,39 @@ def test_no_batchnorm_is_a_clear_error():
         bn_shift.variance_shift(nn.Sequential(nn.Linear(3, 3)), torch.rand(4, 3))
 
 
+def test_recalibrating_only_the_variances_keeps_the_trained_means():
+    """With statistics=("var",), are the running means the trained ones and the variances the re-estimated ones?"""
+    model, X = net(), images(100, 6)
+    model.train()
+    with torch.no_grad():
+        model(images(64, 5))  # running statistics that differ from X's
+    both = bn_shift.recalibrate(model, X, batch_size=len(X))
+    var_only = bn_shift.recalibrate(model, X, statistics=("var",), batch_size=len(X))
+    for name in ("bn1", "bn2"):
+        ours, trained, exact = (getattr(m, name) for m in (var_only, model, both))
+        assert torch.equal(ours.running_mean, trained.running_mean)
+        assert not torch.equal(exact.running_mean, trained.running_mean)
+    assert torch.equal(var_only.bn1.running_var, both.bn1.running_var)  # bn1's input does not depend on bn statistics
+    with pytest.raises(ValueError, match="statistics must be some of"):
+        bn_shift.recalibrate(model, X, statistics=("std",))
+
+
 def test_shift_measure_and_recalibration_table():
-    """Does shift_measure give one shift per BatchNorm and a recalibrated accuracy, and the table pair the gains by seed?"""
+    """Does shift_measure give one shift per BatchNorm and two recalibrated accuracies, and the table pair the gains by seed?"""
     y = torch.arange(40) % 10
     data = Splits(train=Split(images(40, 7), y), val=Split(images(40, 8), y), test=Split(images(40, 9), y))
     out = bn_shift.shift_measure(net(), data)
-    assert set(out) == {"shift_bn1", "shift_bn2", "val_acc_recalibrated"} and 0 <= out["val_acc_recalibrated"] <= 1
-    row = {"label": "x", "n": 3, "val_acc_mean": 0.8, "val_acc_recalibrated_mean": 0.81, "shift_bn1_mean": 2.0,
-           "val_acc_runs": [0.80, 0.79, 0.81], "val_acc_recalibrated_runs": [0.81, 0.80, 0.82]}
+    assert set(out) == {"shift_bn1", "shift_bn2", "val_acc_recalibrated", "val_acc_var_recalibrated"}
+    row = {"label": "x", "n": 3, "val_acc_mean": 0.8, "shift_bn1_mean": 2.0,
+           "val_acc_runs": [0.80, 0.79, 0.81], "val_acc_recalibrated_runs": [0.81, 0.80, 0.82],
+           "val_acc_var_recalibrated_runs": [0.80, 0.80, 0.80]}
     [r] = bn_shift.recalibration_table([row])
-    assert r["gain"] == pytest.approx(0.01) and r["gain_se"] == pytest.approx(0.0, abs=1e-12)
-    assert r["shift_bn1"] == 2.0 and r["beyond_noise"] and "verdict" not in bn_shift.recalibration_table([row]).columns
-    one = {**row, "n": 1, "val_acc_runs": [0.8], "val_acc_recalibrated_runs": [0.9]}
+    assert r["gain"] == pytest.approx(0.01) and r["gain_se"] == pytest.approx(0.0, abs=1e-12) and r["gain_beyond_noise"]
+    assert r["gain_var_only"] == pytest.approx(0.0, abs=1e-12)
+    assert r["gain_var_only_se"] == pytest.approx(0.01 / 3 ** 0.5) and not r["gain_var_only_beyond_noise"]
+    assert r["shift_bn1"] == 2.0 and not any(c.startswith("verdict") for c in bn_shift.recalibration_table([row]).columns)
+    one = {**row, "n": 1, "val_acc_runs": [0.8], "val_acc_recalibrated_runs": [0.9],
+           "val_acc_var_recalibrated_runs": [0.9]}
     assert math.isnan(bn_shift.recalibration_table([one])[0]["gain_se"])
     with pytest.raises(ValueError, match="shift_measure"):
         bn_shift.recalibration_table([{"label": "y"}])

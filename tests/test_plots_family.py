@@ -64,5 +64,6 @@ def test_attention_dropout_shows_both_modes_and_row_sums():
     fig = family.attention_dropout(eval_w, train_w, head=0)
     assert np.allclose(shown(fig.axes[0]), eval_w[0].numpy()) and np.allclose(shown(fig.axes[1]), train_w[0].numpy())
     assert "row sums 1.00-1.00" in fig.axes[0].get_title() and "row sums 1.00-1.50" in fig.axes[1].get_title()
+    assert not fig.axes[0].collections and np.allclose(fig.axes[1].collections[0].get_offsets(), [[0, 0]])
     with pytest.raises(ValueError, match="one shape"):
         family.attention_dropout(eval_w, train_w[:1])

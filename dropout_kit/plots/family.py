@@ -89,7 +89,8 @@ def attention_dropout(eval_weights: torch.Tensor, train_weights: torch.Tensor, *
         eval_weights, train_weights: heads x queries x keys (``transformer.attention_weights``).
 
     Returns:
-        A Figure with two heat maps on one colour scale, titled with the row sums' range.
+        A Figure with two heat maps on one colour scale, titled with the row sums' range; weights
+        that are exactly 0 (dropped) carry a white cross.
     """
     if eval_weights.shape != train_weights.shape or eval_weights.dim() != 3:
         raise ValueError(f"need two heads x queries x keys tensors of one shape, got {tuple(eval_weights.shape)} "
@@ -100,6 +101,10 @@ def attention_dropout(eval_weights: torch.Tensor, train_weights: torch.Tensor, *
     for ax, weights, name in ((axes[0], eval_weights[head], "eval mode"), (axes[1], train_weights[head], "train mode")):
         sums = weights.sum(dim=-1)
         image = ax.imshow(weights.numpy(), cmap="viridis", vmin=0.0, vmax=top)
+        rows, cols = torch.nonzero(weights == 0, as_tuple=True)
+        if len(rows):  # dropped weights: a white cross, since 0 and a small weight look alike
+            ax.scatter(cols.numpy(), rows.numpy(), marker="x", color="white", s=25, label="dropped (0)")
+            ax.legend(loc="upper right", fontsize=8, framealpha=0.6)
         ax.set_title(f"{name}: row sums {float(sums.min()):.2f}-{float(sums.max()):.2f}", fontsize=10)
         ax.set(xlabel="key position", ylabel="query position")
     fig.colorbar(image, ax=axes, label="attention weight")
