@@ -11,10 +11,11 @@ DEBIAN_DATA := /usr/share/datasets/fashion-mnist
 # The learner's own copy of the lessons (git-ignored): `make lab` never overwrites a file there.
 WORKSPACE ?= workspace
 
-# Debian packages the tests need: the grading sandbox, a throwaway PostgreSQL gradebook.
-TEST_PACKAGES := bubblewrap postgresql
+# Debian packages the tests need: the grading sandbox, a throwaway PostgreSQL gradebook, and the
+# browser (with fonts for its screenshots) that tests/test_browser.py drives JupyterLab in.
+TEST_PACKAGES := bubblewrap postgresql chromium fonts-noto-color-emoji fonts-dejavu-core
 
-.PHONY: setup data test-system experiment test test-fast release benchmark lab
+.PHONY: setup data test-system experiment test test-fast release benchmark lab formgrader
 
 setup: data $(VENV)/.installed
 
@@ -64,3 +65,8 @@ benchmark: setup
 # there with nbgrader's instructor tools hidden (`dropout-kit start --help`).
 lab: setup
 	$(VENV)/bin/dropout-kit start --workspace $(WORKSPACE)
+
+# The instructor's JupyterLab on the course, with nbgrader's formgrader (Nbgrader menu ->
+# Formgrader): started in the course's folder, whose nbgrader_config.py it reads.
+formgrader: setup
+	$(VENV)/bin/dropout-kit formgrader

@@ -1,9 +1,9 @@
 """nbgrader configuration of the dropout-course.
 
 ``dropout-kit release`` / ``grade`` load this file and then point it at one run's folders
-(see dropout_kit/course/config.py). It also works for nbgrader's own commands run from this
-folder, e.g. ``cd autograder && nbgrader autograde 02_from_scratch``, with the workspace
-``../grading`` (or $DROPOUT_COURSE_WORKSPACE), which must exist.
+(see dropout_kit/course/config.py). nbgrader's own commands load it too, through the
+``nbgrader_config.py`` of the course's folder: ``nbgrader autograde 02_from_scratch`` there
+works on the workspace ``grading/`` (or $DROPOUT_COURSE_WORKSPACE), which this file creates.
 
 Every option below says why it is set; autograder/README.md explains them for instructors.
 """
@@ -22,6 +22,13 @@ c.CourseDirectory.course_id = "dropout-course"
 # The grading workspace: gradebook.db, submitted/, autograded/, feedback/. Outside the tracked
 # tree, so grading never dirties the repository. `dropout-kit grade --out DIR` replaces it.
 c.CourseDirectory.root = os.environ.get("DROPOUT_COURSE_WORKSPACE", str(REPO / "grading"))
+# nbgrader changes into the workspace first and fails with a bare FileNotFoundError when it is
+# missing: create it. A folder that cannot be created (a read-only checkout) is left to the
+# command that needs it; `dropout-kit grade --out DIR` does not.
+try:
+    os.makedirs(c.CourseDirectory.root, exist_ok=True)
+except OSError:
+    pass
 # The only notebook source. Absolute: nbgrader joins it to `root` with os.path.join, and an
 # absolute path replaces the root, so the source stays in the repository.
 c.CourseDirectory.source_directory = str(REPO / "solutions")

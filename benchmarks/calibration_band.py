@@ -1,8 +1,8 @@
 """The calibration band of ``gpu_check.py``: is a device's mean within seed noise of the CPU calibration's?
 
-Band: CPU mean ± ``BAND_SDS`` × max(the rate's CPU seed std, the seed std pooled over every
-calibrated rate). If a device's runs are distributed like the CPU's (normal, independent seeds, one
-spread for all rates), its mean of ``n_gpu`` runs leaves the band with probability at most
+Band: CPU mean ± ``BAND_SDS`` × max(the design's CPU seed std, the seed std pooled over every
+calibrated design). If a device's runs are distributed like the CPU's (normal, independent seeds, one
+spread for all designs), its mean of ``n_gpu`` runs leaves the band with probability at most
 ``t_two_sided(BAND_SDS / sqrt(1/n_gpu + 1/n_cpu), dof)``, ``dof`` being the pooled std's.
 """
 
@@ -29,18 +29,18 @@ def t_two_sided(t: float, dof: int) -> float:
     return max(0.0, 1.0 - 2 * inside * h / 3)
 
 
-def read_calibration(path: Path) -> dict[float, dict[int, dict]]:
-    """calibration.csv as {p: {seed: {"val_acc", "train_eval_acc", "gap"}}}."""
+def read_calibration(path: Path) -> dict[str, dict[int, dict]]:
+    """Lesson 05's calibration.csv as {design: {seed: {"val_loss", "val_acc", "gap"}}}."""
     with open(path, newline="") as handle:
-        table: dict[float, dict[int, dict]] = {}
+        table: dict[str, dict[int, dict]] = {}
         for r in csv.DictReader(handle):
-            table.setdefault(float(r["p"]), {})[int(r["seed"])] = {
-                "val_acc": float(r["val_acc"]), "train_eval_acc": float(r["train_acc_eval"]), "gap": float(r["gap"])}
+            table.setdefault(r["design"], {})[int(r["seed"])] = {
+                "val_loss": float(r["val_loss"]), "val_acc": float(r["val_acc"]), "gap": float(r["gap"])}
     return table
 
 
 def pooled_std(calibration: dict, metric: str) -> tuple[float, int]:
-    """The seed std pooled over every calibrated rate, and its degrees of freedom."""
+    """The seed std pooled over every calibrated design, and its degrees of freedom."""
     squares, dof = 0.0, 0
     for runs in calibration.values():
         values = [r[metric] for r in runs.values()]
@@ -51,7 +51,7 @@ def pooled_std(calibration: dict, metric: str) -> tuple[float, int]:
 
 
 def band(cpu_values: list[float], pooled: float) -> tuple[float, float]:
-    """CPU mean ± BAND_SDS × max(the rate's seed std, the pooled std)."""
+    """CPU mean ± BAND_SDS × max(the design's seed std, the pooled std)."""
     spread = BAND_SDS * max(statistics.stdev(cpu_values), pooled)
     mean = statistics.fmean(cpu_values)
     return mean - spread, mean + spread

@@ -24,15 +24,16 @@ The checks, each a row of the final table:
 - **notebooks**: ``solutions/04_overfitting`` and ``solutions/06_tuning`` through ``pytest --nbmake`` (a
   copy, run with ``--overwrite`` so that its device line can be read back), each timed. Target: passes, ran
   on the GPU, under 90 s. ``--smoke`` runs only each lesson's cells up to its device line.
-- **calibration**: ``grading.RECIPE``'s runs for p = 0, 0.2, 0.3 and 0.5 on the seeds of
-  ``dropout_kit/calibration.csv`` (recipe, seeds and CPU figures read from the package at run time), trained
-  with ``tuning.sweep`` in ``--workers`` processes sharing the GPU. Each rate's mean val accuracy and mean gap
-  (train accuracy in eval mode minus val accuracy) must lie in its band: **CPU mean ± 3 × max(that rate's CPU
-  seed std, the seed std pooled over every calibrated rate)**. Were the GPU's runs distributed like the CPU's
-  (normal, independent seeds, one spread for all rates), a mean would leave its band with probability at most
-  P(|t| > 3 / sqrt(1/n_gpu + 1/n_cpu)), t with the pooled std's degrees of freedom; the script prints that
-  figure per comparison and for all of them together (about 6e-5 and 5e-4 with a 5-seed, 7-rate calibration).
-  Rates whose mean differs by more than that point to a real difference between the devices.
+- **calibration**: lesson 05's judge run (``exercises.experiment.result.runs``: the recipe, val loss over the
+  last 10 epochs) for the designs of ``CALIBRATION_DESIGNS`` on the seeds of ``dropout_kit/calibration.csv``
+  (designs, seeds, target and CPU figures read from the package at run time), in ``--workers`` processes
+  sharing the GPU. Each design's mean val loss must lie in its band: **CPU mean ± 3 × max(that design's CPU
+  seed std, the seed std pooled over every calibrated design)**, and its mean over the graded seeds must get
+  the verdict the calibration expects (pass or fail the target): the grade must not depend on the machine.
+  Were the GPU's runs distributed like the CPU's (normal, independent seeds, one spread for all designs), a
+  mean would leave its band with probability at most P(|t| > 3 / sqrt(1/n_gpu + 1/n_cpu)), t with the pooled
+  std's degrees of freedom; the script prints that figure per comparison and for all of them together.
+  Designs whose mean differs by more than that point to a real difference between the devices.
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ from calibration_band import BAND_SDS, band, pooled_std, read_calibration, t_two
 NEEDED = ("torch", "torchvision", "numpy", "matplotlib", "tqdm", "pytest", "nbmake", "nbclient", "ipykernel")
 SECTIONS = ("adam", "calibration", "speed", "notebooks")
 LESSONS = ("04_overfitting", "06_tuning")
-CALIBRATION_RATES = (0.0, 0.2, 0.3, 0.5)
+# The closest designs on each side of lesson 05's target, and the lesson's solution.
+CALIBRATION_DESIGNS = ("hidden 0.3 (the tutorial's)", "hidden 0.6", "input 0.2 + hidden 0.5", "input 0.3 + hidden 0.3")
 TARGETS = {"speed_ratio": 10.0, "notebook_seconds": 90.0}
 
 
@@ -211,43 +213,40 @@ def check_notebook(lesson: str, device, args, log: Log) -> list[dict]:
 
 
 def check_calibration(device, args, log: Log) -> list[dict]:
-    """The grading recipe's runs on the device against the CPU calibration's bands."""
-    from dropout_kit import grading, tuning
+    """Lesson 05's judge runs on the device against the CPU calibration's bands and expected verdicts."""
     from dropout_kit.data import load_fashion_mnist
+    from dropout_kit.exercises.experiment import calibration as lesson05, result
+    from dropout_kit.recipe import RECIPE
 
-    recipe = grading.RECIPE
-    calibration = read_calibration(grading.CALIBRATION)
-    rates = CALIBRATION_RATES[:1] if args.smoke else CALIBRATION_RATES
-    seeds = sorted(set.intersection(*(set(calibration[p]) for p in rates)))
+    cpu = read_calibration(lesson05.CALIBRATION)
+    designs = {label: (rates, expected) for label, rates, expected in lesson05.DESIGNS}
+    labels = CALIBRATION_DESIGNS[:1] if args.smoke else CALIBRATION_DESIGNS
+    seeds = sorted(set.intersection(*(set(cpu[label]) for label in labels)))
     seeds = seeds[:2] if args.smoke else seeds
-    data = load_fashion_mnist(subset=recipe.subset, seed=recipe.data_seed, download=False)
-    log(f"calibration: {recipe}; rates {list(rates)}, seeds {seeds}, {args.workers} worker(s)")
-    start = time.perf_counter()
-    table = tuning.sweep(rates, data, seeds=seeds, workers=args.workers, verbose=False, device=device,
-                         **recipe.fit_kwargs())
-    log(f"  {len(rates) * len(seeds)} runs in {time.perf_counter() - start:.0f} s on {table[0]['device']}")
+    target = result.TARGET.max_val_loss
+    data = load_fashion_mnist(subset=RECIPE.subset, seed=RECIPE.data_seed, download=False)
+    log(f"calibration: {RECIPE}; designs {list(labels)}, seeds {seeds}, {args.workers} worker(s); target {target}")
+    pooled, dof = pooled_std(cpu, "val_loss")
     rows, chances = [], []
-    for metric, label in (("val_acc", "val acc"), ("gap", "gap")):
-        pooled, dof = pooled_std(calibration, metric)
-        for r in table:
-            cpu = [calibration[r["p"]][s][metric] for s in sorted(calibration[r["p"]])]
-            if metric == "val_acc":
-                runs = list(r["val_acc_runs"])
-            else:
-                runs = [t - v for t, v in zip(r["train_eval_acc_runs"], r["val_acc_runs"])]
-            low, high = band(cpu, pooled)
-            mean = statistics.fmean(runs)
-            chances.append(t_two_sided(BAND_SDS / math.sqrt(1 / len(runs) + 1 / len(cpu)), dof))
-            log(f"  p={r['p']} {label}: device runs {[round(v * 100, 2) for v in runs]}, mean {mean:.2%}; "
-                f"CPU mean {statistics.fmean(cpu):.2%} ± {statistics.stdev(cpu):.2%} (n={len(cpu)}), "
-                f"pooled std {pooled:.2%} ({dof} dof); band {low:.2%} to {high:.2%}")
-            rows.append(row(f"calibration p={r['p']}: mean {label}", f"{mean:.2%} (n={len(runs)})",
-                            f"{low:.2%} to {high:.2%}", low <= mean <= high))
-    for r in table:
-        passing = sum(grading.run_passes(t, v) for t, v in zip(r["train_eval_acc_runs"], r["val_acc_runs"]))
-        cpu_passing = sum(grading.run_passes(c["train_eval_acc"], c["val_acc"]) for c in calibration[r["p"]].values())
-        rows.append(row(f"calibration p={r['p']}: seeds passing the grade", f"{passing} of {len(seeds)}",
-                        f"information (CPU: {cpu_passing} of {len(calibration[r['p']])})", None))
+    for label in labels:
+        rates, expected = designs[label]
+        start = time.perf_counter()
+        runs = result.runs(rates, seeds, data=data, workers=args.workers, device=device)
+        values = [r["val_loss"] for r in runs]
+        cpu_values = [cpu[label][s]["val_loss"] for s in sorted(cpu[label])]
+        low, high = band(cpu_values, pooled)
+        mean = statistics.fmean(values)
+        chances.append(t_two_sided(BAND_SDS / math.sqrt(1 / len(values) + 1 / len(cpu_values)), dof))
+        log(f"  {label}: {len(values)} runs in {time.perf_counter() - start:.0f} s; "
+            f"val loss {[round(v, 4) for v in values]}, mean {mean:.4f}; CPU mean {statistics.fmean(cpu_values):.4f} ± {statistics.stdev(cpu_values):.4f} "
+            f"(n={len(cpu_values)}), pooled std {pooled:.4f} ({dof} dof); band {low:.4f} to {high:.4f}")
+        rows.append(row(f"calibration {label}: mean val loss", f"{mean:.4f} (n={len(values)})",
+                        f"{low:.4f} to {high:.4f}", low <= mean <= high))
+        graded_seeds = [s for s in RECIPE.seeds if s in seeds]  # all three, but in --smoke
+        graded = statistics.fmean(r["val_loss"] for r in runs if r["seed"] in graded_seeds)
+        verdict = "pass" if graded <= target else "fail"
+        rows.append(row(f"calibration {label}: verdict on seeds {graded_seeds}",
+                        f"{verdict} ({graded:.4f})", f"{expected} (target {target})", verdict == expected))
     log(f"  false-failure probability if the device's runs are distributed like the CPU's: at most "
         f"{max(chances):.1e} per comparison, {min(1.0, sum(chances)):.1e} for all {len(chances)} (union bound)")
     return rows

@@ -5,20 +5,28 @@ Modules, one concern each:
 - ``data``     FashionMNIST, found offline, split into train / val / test tensors
 - ``models``   the tutorial's MLP and its dropout variants
 - ``train``    a fast in-memory training loop (``fit``, ``evaluate``, ``History``)
+- ``adam``     Adam through PyTorch's fused kernel, as ``fit`` uses it
 - ``seeding``  ``seed_everything``: random, numpy and torch in one call
 - ``device``   where training runs: ``resolve_device`` (CUDA, then MPS, then the CPU)
+- ``recipe``   the overfitting regime's fixed training recipe (lessons 04-08)
 - ``metrics``  confusion matrix, precision / recall / F1
 - ``uncertainty`` MC dropout and activation statistics
+- ``ensembles`` dropout as an ensemble: MC averaging against weight scaling (lesson 10)
+- ``gradcheck`` numerical gradient checks with dropout off, fixed or fresh (lesson 09)
+- ``memory``   what a forward pass allocates and saves for backward (lesson 01)
 - ``runs``     one configuration over several seeds, summarised
 - ``tables``   plain tables that display in notebooks
 - ``experiment`` the ``dropout-kit experiment`` job
-- ``integrity`` refuses grading when a submission replaced what checkers use
-- ``plots``    learning curves, masks, sweeps, confusion matrices
-- ``exercises`` graded exercises as probe and judge (lesson 02: ``from_scratch``, 03: ``quiz``, 07: ``metrics``)
-- ``quiz``     the quiz questions and their immediate feedback
-- ``grading``  grading of the FashionMNIST experiment
+- ``plots``    learning curves, masks, sweeps, confusion matrices, networks
 - ``tuning``   rate sweeps and cross-validation
+- ``verdict``  the one result type of every judge
+- ``exercises`` graded exercises as probe and judge (02 ``from_scratch``, 03 ``quiz``,
+  05 ``experiment``, 07 ``metrics``, 09 ``backward``)
+- ``quiz``     the quiz questions and their immediate feedback (``quiz_authoring``: building them)
+- ``optional`` clear errors for a missing optional dependency
+- ``lab``, ``workspace`` the learner's JupyterLab and their own copy of the lessons
 - ``course``   nbgrader release / grade / check for instructors
+- ``sandbox``  the bubblewrap sandbox of every learner kernel that grading starts
 - ``cli``      the ``dropout-kit`` command
 """
 

@@ -100,8 +100,13 @@ def _cmd_start(args: argparse.Namespace) -> int:
     print(report, flush=True)
     if args.no_lab:
         return 0
-    lab_args = args.lab_args[1:] if args.lab_args[:1] == ["--"] else args.lab_args
-    return lab.open_lab(report.workspace, lab_args)
+    return lab.open_lab(report.workspace, _lab_args(args))
+
+
+def _cmd_formgrader(args: argparse.Namespace) -> int:
+    from dropout_kit import lab
+
+    return lab.open_formgrader(lab_args=_lab_args(args))
 
 
 def _cmd_kernel(args: argparse.Namespace) -> int:
@@ -111,6 +116,11 @@ def _cmd_kernel(args: argparse.Namespace) -> int:
     print(f"registered this Python as the Jupyter kernel {folder.name!r} in {folder}; "
           "choose it in JupyterLab's kernel menu to run the lessons")
     return 0
+
+
+def _lab_args(args: argparse.Namespace) -> list[str]:
+    """JupyterLab's own arguments, given after ``--``."""
+    return args.lab_args[1:] if args.lab_args[:1] == ["--"] else args.lab_args
 
 
 def _given(args: argparse.Namespace, *names: str) -> dict:
@@ -196,6 +206,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("lessons", nargs="*", default=None, help="lessons to release (default: all)")
     p.add_argument("--force", action="store_true", help="overwrite notebooks that hold work")
     p.set_defaults(func=_cmd_release)
+
+    p = command("formgrader", "instructors: open JupyterLab on the course with nbgrader's formgrader",
+                "Open JupyterLab in the course's folder with nbgrader's tools on: the Nbgrader menu's "
+                "Formgrader lists the lessons, their submissions and grades (grading/gradebook.db).")
+    p.add_argument("lab_args", nargs=argparse.REMAINDER,
+                   help="after --, arguments for JupyterLab, e.g. -- --no-browser --port 8890")
+    p.set_defaults(func=_cmd_formgrader)
 
     p = command("grade", "instructors: autograde learner notebooks into grades.csv and feedback",
                 "Autograde every learner's graded lessons with nbgrader, each in a child process with "

@@ -1,10 +1,15 @@
-"""JupyterLab for a learner (their workspace, without nbgrader's instructor tools), and the course's kernel.
+"""JupyterLab for a learner (their workspace, without nbgrader's instructor tools), for an
+instructor (the course, with nbgrader's formgrader), and the course's kernel.
 
 Where nbgrader is installed too (an instructor's venv, or ``make setup``), its JupyterLab
 extension would show a learner "Create Assignment", the "Nbgrader" menu and the formgrader.
 ``lab_config/learner/`` turns them off: ``learner_env`` puts that folder first on
 ``JUPYTER_CONFIG_PATH`` for the one server it starts, so nothing in the user's own Jupyter
 configuration changes, and a plain ``jupyter lab`` (the instructor's) keeps them.
+
+The formgrader finds its configuration in the server's working directory and needs the grading
+workspace inside the server's root folder: ``open_formgrader`` starts JupyterLab in the course's
+folder, whose ``nbgrader_config.py`` loads ``autograder/nbgrader_config.py``.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from dropout_kit.errors import DropoutKitError
 from dropout_kit.optional import require
 
 LEARNER_CONFIG = Path(__file__).resolve().parent / "lab_config" / "learner"
@@ -40,6 +46,45 @@ def lab_command(workspace: Path, lab_args: list[str] | None = None) -> list[str]
     if running_as_root():
         command.append("--allow-root")
     return command + list(lab_args or [])
+
+
+def instructor_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """``env`` (default: this process's) without the learner's Jupyter configuration, which hides nbgrader."""
+    env = dict(os.environ if env is None else env)
+    kept = [p for p in env.get("JUPYTER_CONFIG_PATH", "").split(os.pathsep) if p and Path(p) != LEARNER_CONFIG]
+    env.pop("JUPYTER_CONFIG_PATH", None)
+    if kept:
+        env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(kept)
+    return env
+
+
+def formgrader_folder(course_root: Path | None = None) -> Path:
+    """The course's folder, checked to be one where nbgrader's formgrader finds the course."""
+    from dropout_kit.course import config as course_config
+
+    root = course_config.find_course_root(course_root)
+    if not (root / "nbgrader_config.py").is_file():
+        raise DropoutKitError(f"{root / 'nbgrader_config.py'} is missing: nbgrader and its formgrader read it "
+                              "there; restore it from the course's repository (git checkout nbgrader_config.py)")
+    workspace = Path(course_config.load_config(root).CourseDirectory.root).resolve()
+    if root != workspace and root not in workspace.parents:
+        raise DropoutKitError(f"the grading workspace {workspace} is outside the course's folder {root}, where "
+                              "the formgrader cannot show it; unset DROPOUT_COURSE_WORKSPACE or choose a folder "
+                              "inside the course")
+    return root
+
+
+def open_formgrader(course_root: Path | None = None, lab_args: list[str] | None = None) -> int:
+    """Run the instructor's JupyterLab on the course, with nbgrader's formgrader, until it stops."""
+    require("nbgrader", "instructor", "the formgrader")
+    require("jupyterlab", "course", "opening JupyterLab")
+    root = formgrader_folder(course_root)
+    command, env = lab_command(root, lab_args), instructor_env()
+    print("opening JupyterLab for instructors (Nbgrader menu -> Formgrader):", " ".join(command), flush=True)
+    os.chdir(root)  # the formgrader reads nbgrader_config.py from the working directory
+    if os.name == "posix":
+        os.execve(command[0], command, env)
+    return subprocess.call(command, env=env)
 
 
 def open_lab(workspace: Path, lab_args: list[str] | None = None) -> int:

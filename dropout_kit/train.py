@@ -196,6 +196,7 @@ def fit(
     seed: int,
     progress: bool | None = None,
     eval_every: int = 1,
+    eval_from: int = 1,
     train_eval_size: int | None = 10_000,
     device="auto",
 ) -> History:
@@ -216,7 +217,9 @@ def fit(
             before building the model to reproduce its initial weights too.
         progress: show a tqdm bar; ``None`` shows one in a terminal or notebook only.
         eval_every: evaluate val and eval-mode train accuracy every this many epochs
-            (the last epoch always); other epochs hold NaN. Grading uses the last only.
+            (the last epoch always); other epochs hold NaN.
+        eval_from: evaluate no epoch before this one (1-based; the last epoch always). Lesson
+            05's judge evaluates only the last 10 epochs, whose mean val loss it grades.
         train_eval_size: eval-mode train accuracy is measured on this many fixed training
             images (``None``: all of them).
         device: where to train: ``"auto"`` (CUDA, then MPS, then the CPU), ``"cpu"``,
@@ -230,9 +233,10 @@ def fit(
     The model is left in the mode it was in when passed (train or eval), and on the device
     it was on (trained in place: the same parameter objects).
     """
-    for name, value, low in (("epochs", epochs, 1), ("batch_size", batch_size, 1), ("eval_every", eval_every, 1)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
+    checked = (("epochs", epochs), ("batch_size", batch_size), ("eval_every", eval_every), ("eval_from", eval_from))
+    for name, value in checked:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
     if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
         raise ValueError(f"lr must be a positive number, got {lr!r}")
     if not (isinstance(weight_decay, (int, float)) and weight_decay >= 0 and math.isfinite(weight_decay)):
@@ -251,12 +255,13 @@ def fit(
     with placed(model, device):
         optimizer = AdamStep(model, lr=lr, weight_decay=weight_decay)
         _train(model, history, (X, y), (X_val, y_val), (X_probe, y_probe), generator=generator,
-               optimizer=optimizer, epochs=epochs, batch_size=batch_size, progress=progress, eval_every=eval_every)
+               optimizer=optimizer, epochs=epochs, batch_size=batch_size, progress=progress, eval_every=eval_every,
+               eval_from=eval_from)
     return history
 
 
 def _train(model, history, train, val, probe, *, generator, optimizer, epochs, batch_size, progress,
-           eval_every) -> None:
+           eval_every, eval_from) -> None:
     """``fit``'s loop, with the model and the (X, y) pairs on one device; appends to ``history``."""
     (X, y), (X_val, y_val), (X_probe, y_probe) = train, val, probe
     n, device = len(y), X.device
@@ -288,7 +293,7 @@ def _train(model, history, train, val, probe, *, generator, optimizer, epochs, b
                     torch.argmax(logits, dim=1, out=predicted_b)
             history.train_loss.append(_weighted_mean(losses, batch_size, n))
             history.train_acc.append(int((predicted == y_epoch).sum()) / n)
-            if (epoch + 1) % eval_every == 0 or epoch + 1 == epochs:
+            if (epoch + 1 >= eval_from and (epoch + 1) % eval_every == 0) or epoch + 1 == epochs:
                 val = _evaluate(model, X_val, y_val)
                 history.train_eval_acc.append(_evaluate(model, X_probe, y_probe).accuracy)
                 history.val_loss.append(val.loss)

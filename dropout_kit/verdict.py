@@ -9,7 +9,15 @@ lines in a terminal and as a table in a notebook, and it round-trips through pla
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass, field
+
+_CODE = re.compile(r"`([^`\n]+)`")
+
+
+def _inline(text: str) -> str:
+    """``text`` escaped for HTML, with `code` spans shown as code (the only markup kept)."""
+    return _CODE.sub(r"<code>\1</code>", html.escape(text))
 
 
 @dataclass(frozen=True)
@@ -94,12 +102,12 @@ class Verdict:
         rows = []
         for c in self.checks:
             colour = "#1a7f37" if c.passed else "#cf222e"
-            detail = html.escape(c.summary)
+            detail = _inline(c.summary)
             if c.message and not c.passed:
-                detail += f'<br><span style="color:{colour}">{html.escape(c.message)}</span>'
+                detail += f'<br><span style="color:{colour}">{_inline(c.message)}</span>'
             rows.append(f'<tr><td style="color:{colour};font-weight:bold">{"✓" if c.passed else "✗"}</td>'
                         f'<td><code>{html.escape(c.name)}</code></td><td style="text-align:left">{detail}</td></tr>')
-        notes = "".join(f"<p>{html.escape(n)}</p>" for n in self.notes)
+        notes = "".join(f"<p>{_inline(n)}</p>" for n in self.notes)
         return (f"<div><p><strong>{html.escape(self.headline())}</strong></p>"
                 '<table><thead><tr><th></th><th>check</th><th style="text-align:left">requirement</th></tr>'
                 f"</thead><tbody>{''.join(rows)}</tbody></table>{notes}</div>")

@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
 import psutil
@@ -398,3 +399,40 @@ def test_a_postgresql_gradebook(tmp_path, postgres_url):
                        course_root=root, jobs=2)
         assert [(r.learner, r.score, r.status) for r in report.results] == [("ada", 4, OK), ("bo", 0, OK)]
     assert not (tmp_path / "out" / "gradebook.db").exists()
+
+
+# --- what a submission carries into the workspace -------------------------------------------------
+def test_a_collected_submission_keeps_its_timestamp_and_secret(tmp_path):
+    """Does a notebook collected from nbgrader's exchange keep its timestamp.txt and submission_secret.txt
+    (release_feedback reads both beside the feedback)?"""
+    from dropout_kit.course.grade import hand_in
+
+    collected = tmp_path / "submitted" / "ada" / LESSON
+    collected.mkdir(parents=True)
+    (collected / f"{LESSON}.ipynb").write_text('{"cells": []}')
+    (collected / "timestamp.txt").write_text("2024-05-01 12:34:56.789000 UTC")
+    (collected / "submission_secret.txt").write_text("f00d")
+    dest = tmp_path / "out" / "submitted" / "ada" / LESSON
+    hand_in(collected / f"{LESSON}.ipynb", dest, LESSON)
+    assert sorted(p.name for p in dest.iterdir()) == [f"{LESSON}.ipynb", "submission_secret.txt", "timestamp.txt"]
+    assert (dest / "timestamp.txt").read_text() == "2024-05-01 12:34:56.789000 UTC"
+    assert (dest / "submission_secret.txt").read_text() == "f00d"
+
+
+def test_a_handed_in_notebook_gets_its_modification_time_as_timestamp(tmp_path):
+    """Does a notebook of the flat layout get a timestamp.txt, in nbgrader's format, of its file's modification time?"""
+    from nbgrader.utils import parse_utc
+
+    from dropout_kit.course.grade import hand_in
+
+    notebook = tmp_path / "subs" / "ada" / f"{LESSON}.ipynb"
+    notebook.parent.mkdir(parents=True)
+    notebook.write_text('{"cells": []}')
+    (notebook.parent / "timestamp.txt").write_text("2000-01-01 00:00:00 UTC")  # the learner's folder: not a lesson's
+    os.utime(notebook, (1714566896.5, 1714566896.5))
+    dest = tmp_path / "out" / "submitted" / "ada" / LESSON
+    hand_in(notebook, dest, LESSON)
+    assert sorted(p.name for p in dest.iterdir()) == [f"{LESSON}.ipynb", "timestamp.txt"]
+    assert (dest / "timestamp.txt").read_text() == "2024-05-01 12:34:56.500000 UTC"
+    parsed = parse_utc((dest / "timestamp.txt").read_text())  # as nbgrader reads it: naive, in UTC
+    assert parsed.replace(tzinfo=None) == datetime(2024, 5, 1, 12, 34, 56, 500000)

@@ -74,3 +74,44 @@ def test_cells_split_back_and_plain_text_is_one_cell():
     assert scan.findings(None, attrs=DROPOUT) == [] and scan.findings("", attrs=DROPOUT) == []
     [finding] = scan.findings("y = F.dropout(x)", attrs=DROPOUT)
     assert str(finding) == "line 1: uses F.dropout"
+
+
+AUTOGRAD = {"backward", "grad", "vjp"}
+FUNCTION = """class DropoutFunction(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, p, training):
+        y = x * 2
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_output):
+{body}
+"""
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("        return torch.autograd.grad(y, x, grad_output)[0], None, None",
+     "cell 2, line 9: DropoutFunction.backward calls torch.autograd.grad"),
+    ("        ctx.y.backward(grad_output)\n        return None, None, None",
+     "cell 2, line 9: DropoutFunction.backward calls ctx.y.backward"),
+    ("        return f(grad_output).backward(), None, None",
+     "cell 2, line 9: DropoutFunction.backward calls (...).backward"),
+    ("        from torch.autograd import grad\n        return grad(y, x)[0], None, None",
+     "cell 2, line 10: DropoutFunction.backward calls grad"),
+])
+def test_autograd_calls_inside_a_function_class_are_found(body, expected):
+    """Is a call that hands the derivative back to autograd, inside a class that defines backward, reported?"""
+    source = scan.join_cells([("1", "import torch"), ("2", FUNCTION.format(body=body))])
+    assert [str(f) for f in scan.calls_in_classes(source, calls=AUTOGRAD)] == [expected]
+
+
+def test_autograd_calls_elsewhere_are_left_alone():
+    """Are .backward() and autograd.grad in a training loop, or in a module without backward, not reported?"""
+    source = scan.join_cells([
+        ("1", FUNCTION.format(body="        return grad_output * 2, None, None")),
+        ("2", "loss = model(X).sum()\nloss.backward()\ng = torch.autograd.grad(loss, [w])"),
+        ("3", "class Net(nn.Module):\n    def forward(self, x):\n        x.sum().backward()\n        return x"),
+        ("4", "def broken(:"),
+    ])
+    assert scan.calls_in_classes(source, calls=AUTOGRAD) == []
+    assert scan.calls_in_classes(None, calls=AUTOGRAD) == []

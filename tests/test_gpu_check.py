@@ -74,6 +74,8 @@ def test_smoke_run_covers_every_section(real_data, tmp_path):
     assert text == done.stdout
     for needed in ("| AdamStep | fused, bit-identical to torch.optim.Adam(fused=True) over 25 steps",
                    "| fit vs tutorial loop, same device |", "| lesson 04_overfitting (nbmake, first cells) | passed",
-                   "| lesson 06_tuning (nbmake, first cells) | passed", "| calibration p=0.0: mean val acc |",
-                   "| calibration p=0.0: mean gap |", "false-failure probability", "every check met its target"):
+                   "| lesson 06_tuning (nbmake, first cells) | passed",
+                   "| calibration hidden 0.3 (the tutorial's): mean val loss |",
+                   "| calibration hidden 0.3 (the tutorial's): verdict on seeds [0, 1] | fail",
+                   "false-failure probability", "every check met its target"):
         assert needed in text

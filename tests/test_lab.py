@@ -1,4 +1,5 @@
-"""dropout_kit.lab: the learner's JupyterLab hides nbgrader's tools; the course's kernel registers."""
+"""dropout_kit.lab: the learner's JupyterLab hides nbgrader's tools, the instructor's shows the formgrader;
+the course's kernel registers."""
 
 import json
 import os
@@ -12,8 +13,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from nbgrader_course import REPO, copy_course
 
 from dropout_kit import cli, lab
+from dropout_kit.course import config
+from dropout_kit.errors import DropoutKitError
 
 
 def test_learner_config_comes_first_and_keeps_the_users_path():
@@ -115,3 +119,62 @@ def test_learners_lab_hides_nbgrader_and_the_instructors_keeps_it(tmp_path):
     assert "@jupyter/nbgrader" in disabled and formgrader == 404
     disabled, formgrader = _serve_and_look(env, tmp_path / "instructor")
     assert "@jupyter/nbgrader" not in disabled and formgrader == 200  # the formgrader's page
+
+
+# --- the instructor's JupyterLab: the formgrader ------------------------------------------------------
+def test_instructor_env_drops_only_the_learner_config():
+    """Does instructor_env take the learner's settings (which hide nbgrader) off JUPYTER_CONFIG_PATH, keeping the rest?"""
+    env = lab.instructor_env({"JUPYTER_CONFIG_PATH": f"{lab.LEARNER_CONFIG}{os.pathsep}/theirs", "HOME": "/h"})
+    assert env == {"JUPYTER_CONFIG_PATH": "/theirs", "HOME": "/h"}
+    assert lab.instructor_env(lab.learner_env({"HOME": "/h"})) == {"HOME": "/h"}
+
+
+def test_formgrader_needs_the_root_config_and_the_workspace_inside(tmp_path, monkeypatch):
+    """Is a course without its root nbgrader_config.py, or with the grading workspace outside it, refused with the remedy?"""
+    course = copy_course(tmp_path / "course", ["02_from_scratch"])
+    monkeypatch.delenv("DROPOUT_COURSE_WORKSPACE", raising=False)
+    assert lab.formgrader_folder(course) == course.resolve()
+    monkeypatch.setenv("DROPOUT_COURSE_WORKSPACE", str(tmp_path / "elsewhere"))
+    with pytest.raises(DropoutKitError, match="outside the course's folder .* unset DROPOUT_COURSE_WORKSPACE"):
+        lab.formgrader_folder(course)
+    monkeypatch.delenv("DROPOUT_COURSE_WORKSPACE")
+    (course / "nbgrader_config.py").unlink()
+    with pytest.raises(DropoutKitError, match=r"nbgrader_config.py is missing: .*git checkout nbgrader_config.py"):
+        lab.formgrader_folder(course)
+
+
+@pytest.mark.slow
+def test_formgrader_lists_the_lessons(tmp_path):
+    """Does `dropout-kit formgrader`, run inside a course (even where the learner's settings are on the path),
+    open a JupyterLab whose formgrader lists every lesson, the graded ones included, over its HTTP API?"""
+    pytest.importorskip("nbgrader")
+    lessons = [lesson.name for lesson in config.discover_lessons(REPO)]
+    course = copy_course(tmp_path / "course", lessons)
+    port, token = _free_port(), "test-token"
+    env = lab.learner_env({k: v for k, v in os.environ.items() if k != "DROPOUT_COURSE_WORKSPACE"})
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    log_path = tmp_path / "lab.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "dropout_kit", "formgrader", "--", "--no-browser", "--ServerApp.ip=127.0.0.1",
+             f"--port={port}", f"--IdentityProvider.token={token}"],
+            cwd=course / "solutions", env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                reply = urllib.request.urlopen(f"http://127.0.0.1:{port}/formgrader/api/assignments?token={token}",
+                                               timeout=30)
+                break
+            except (urllib.error.URLError, ConnectionError) as exc:
+                assert not isinstance(exc, urllib.error.HTTPError), log_path.read_text()
+                assert server.poll() is None and time.monotonic() < deadline, log_path.read_text()
+                time.sleep(0.5)
+        listed = {assignment["name"] for assignment in json.loads(reply.read())}
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    assert listed == set(lessons)
+    assert {lesson.name for lesson in config.discover_lessons(REPO) if lesson.graded} <= listed
+    assert "No nbgrader_config.py file found" not in log_path.read_text()
+    assert (course / "grading" / "gradebook.db").is_file()  # the formgrader's gradebook, in the course's workspace

@@ -89,9 +89,10 @@ def test_every_extra_named_is_in_pyproject():
 
 
 def learner_modules() -> list[str]:
-    """Every module of the package but the nbgrader tooling (dropout_kit.course) and __main__."""
+    """Every module of the package but the grading tooling (dropout_kit.course, dropout_kit.sandbox) and __main__."""
     names = [m.name for m in pkgutil.walk_packages(dropout_kit.__path__, "dropout_kit.")]
-    return sorted(n for n in names if not n.startswith("dropout_kit.course") and n != "dropout_kit.__main__")
+    grading = ("dropout_kit.course", "dropout_kit.sandbox")
+    return sorted(n for n in names if not n.startswith(grading) and n != "dropout_kit.__main__")
 
 
 def test_lessons_and_self_study_import_with_the_core_install():

@@ -154,6 +154,8 @@ def test_question_and_verdict_render_in_a_notebook():
     assert "- **C.** `nn.Dropout(rate=0.3)`" in shown
     assert "Set `answer_make_p30` to one letter (A, B, C or D), as a string." in shown
     assert "accepted within ±0.0003" in str(quiz.show("f1")) and "(2 points)" in str(quiz.show("f1"))
+    # Graded feedback keeps only plain text: the question's plain form is its text, not a dataclass repr.
+    assert repr(quiz.show("f1")) == str(quiz.show("f1")) and "Question(" not in repr(quiz.show("f1"))
     verdict = quiz.check("make_p30", "B")
     assert str(verdict).startswith("Question make_p30: NOT passed (1 of 1 checks failed)\n✗ answer: ")
     assert "You answered B: `nn.Dropout(30)`. Why not: " in str(verdict) and " Hint: " in str(verdict)

@@ -68,6 +68,14 @@ def test_eval_every_leaves_nan_but_evaluates_last_epoch(tiny):
     assert math.isnan(h.val_acc[0]) and not math.isnan(h.val_acc[1]) and not math.isnan(h.val_acc[2])
 
 
+def test_eval_from_skips_early_epochs_without_changing_training(tiny):
+    """With eval_from=3 over 4 epochs, are epochs 1-2 NaN, 3-4 evaluated, and the training the same?"""
+    _, every = _run(tiny, 0, epochs=4)
+    _, late = _run(tiny, 0, epochs=4, eval_from=3)
+    assert math.isnan(late.val_loss[0]) and math.isnan(late.val_loss[1])
+    assert late.val_loss[2:] == every.val_loss[2:] and late.train_loss == every.train_loss
+
+
 @pytest.mark.parametrize("batch_size", [100, 128])  # 128: the last of 5 batches holds 88 images
 def test_fit_replays_a_plain_loop_exactly(tiny, batch_size):
     """Is fit the plain loop (same order, torch's fused Adam), with train_acc and train_loss its
@@ -217,6 +225,7 @@ def test_accepts_a_pair_of_splits(tiny):
     ({"epochs": 0}, "epochs must be a whole number >= 1"),
     ({"epochs": 2.5}, "epochs must be a whole number"),
     ({"batch_size": 0}, "batch_size must be"),
+    ({"eval_from": 0}, "eval_from must be a whole number >= 1"),
     ({"lr": -1.0}, "lr must be a positive number"),
     ({"weight_decay": -0.1}, "weight_decay must be a number >= 0"),
 ])

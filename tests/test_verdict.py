@@ -61,3 +61,11 @@ def test_fail_builds_one_failed_check():
     """Does Verdict.fail give a single failed check with the reason?"""
     v = Verdict.fail("toy", "reply", "no reply came")
     assert not v.passed and [(c.name, c.message) for c in v.checks] == [("reply", "no reply came")]
+
+
+def test_code_spans_are_shown_as_code_and_still_escaped():
+    """Do `code` spans become <code> in HTML, with their content escaped like everything else?"""
+    v = Verdict("t", (Check("c", False, "set `answer_purpose` to `<b>`", "returns `x`"),), notes=("see `dropout`",))
+    page = v._repr_html_()
+    assert "<code>answer_purpose</code>" in page and "<code>&lt;b&gt;</code>" in page
+    assert "<code>x</code>" in page and "<code>dropout</code>" in page and "<b>" not in page

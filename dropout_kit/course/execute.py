@@ -23,6 +23,7 @@ flags the submission; ``grade`` reads them to cross-check the gradebook's scores
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -65,6 +66,17 @@ def learner_code(nb, source_nb) -> str:
     cells = [(str(i), c.source) for i, c in enumerate(nb.cells)
              if c.cell_type == "code" and not is_test_cell(c) and (_meta(c).get("solution") or c.source not in given)]
     return scan.join_cells(cells)
+
+
+def with_explanation(exercise, verdict):
+    """A failed verdict with the exercise's full explanation added, for the instructor's feedback."""
+    if verdict.passed or exercise.explain is None:
+        return verdict
+    try:
+        text = exercise.explain()
+    except Exception:  # no explanation is better than a grading run that stops
+        return verdict
+    return dataclasses.replace(verdict, notes=(*verdict.notes, f"After grading: {text}"))
 
 
 def verdict_outputs(verdict) -> list:
@@ -169,7 +181,7 @@ class TrustedExecute(NbGraderPreprocessor):
             run.findings.append(f"no judge: the course has no exercise for test cell {grade_id}")
             return exercises.Verdict.fail(grade_id, "judge", f"the course has no judge for test cell {grade_id}")
         if run.stopped:
-            return exercise.decide(None, None, missing=f"not checked: {run.stopped}")
+            return with_explanation(exercise, exercise.decide(None, None, missing=f"not checked: {run.stopped}"))
         requests = exercise.new_requests()
         timeout = min(timeout, exercise.timeout)
         result = run_code(run.kernel.client, call_code(exercise.key, exercise.target, requests), timeout, run.budget,
@@ -186,7 +198,7 @@ class TrustedExecute(NbGraderPreprocessor):
         else:
             missing = f"no reply came from the probe of `{exercise.target}`"
         reply = result.replies[-1] if result.replies else None
-        return exercise.decide(requests, reply, source=run.code, missing=missing)
+        return with_explanation(exercise, exercise.decide(requests, reply, source=run.code, missing=missing))
 
     def _policy(self, lesson: str):
         read_only, env = [], {}

@@ -16,6 +16,7 @@ import shutil
 import time
 import warnings
 from collections import deque
+from datetime import datetime, timezone
 from pathlib import Path
 
 from dropout_kit.course import config as course_config
@@ -32,6 +33,8 @@ _LEARNER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")
 # learner's kernel) by this much, for the judges' own work (lesson 05 trains networks) and the
 # feedback; past it, it is killed.
 JUDGING_SLACK = 300
+# nbgrader's own timestamp format (ExchangeSubmit.timestamp_format), which its collect keeps.
+TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f %Z"
 
 
 def grade(submissions: Path, out: Path = Path("grading"), lessons: list[str] | None = None,
@@ -202,10 +205,26 @@ def _start_lesson(config, out: Path, learner: str, lesson, path: Path | None, li
         read_notebook(path)
     except NotebookError as exc:
         return result(FAILED, f"corrupt notebook: {exc}")
-    dest = out / "submitted" / learner / lesson.name
-    dest.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(path, dest / f"{lesson.name}.ipynb")
+    hand_in(path, out / "submitted" / learner / lesson.name, lesson.name)
     return worker.start(config, lesson.name, learner, limit=limit, logs=out / "logs")
+
+
+def hand_in(notebook: Path, dest: Path, lesson: str) -> None:
+    """Copy a learner's notebook into nbgrader's ``submitted/<learner>/<lesson>/``, with its timestamp.
+
+    nbgrader's ``release_feedback`` reads ``timestamp.txt`` and ``submission_secret.txt`` beside
+    the feedback. A notebook collected from the exchange (``<lesson>/<lesson>.ipynb``) keeps
+    both; otherwise ``timestamp.txt`` is the notebook file's modification time.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(notebook, dest / f"{lesson}.ipynb")
+    collected = notebook.parent if notebook.parent.name == lesson else None
+    for name in ("timestamp.txt", "submission_secret.txt"):
+        if collected is not None and (collected / name).is_file():
+            shutil.copyfile(collected / name, dest / name)
+    if not (dest / "timestamp.txt").is_file():
+        modified = datetime.fromtimestamp(notebook.stat().st_mtime, timezone.utc)
+        (dest / "timestamp.txt").write_text(modified.strftime(TIMESTAMP_FORMAT), encoding="utf-8")
 
 
 def _with_scores(config, results: list[LessonResult], verdicts: dict) -> list[LessonResult]:

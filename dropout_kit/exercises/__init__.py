@@ -27,7 +27,7 @@ from dropout_kit.exercises import wire
 from dropout_kit.verdict import Verdict
 
 # The modules that define exercises, each with a module-level list EXERCISES.
-MODULES: tuple[str, ...] = ("from_scratch", "quiz", "metrics")
+MODULES: tuple[str, ...] = ("from_scratch", "quiz", "metrics", "backward", "experiment")
 
 _registry: dict[str, Exercise] | None = None
 

@@ -49,6 +49,8 @@ class Exercise:
         judge: ``(requests, reply, *, source) -> Verdict`` (trusted side).
         timeout: seconds the grader waits for the probe's reply.
         hidden: files the learner's kernel must not read while grading (e.g. a quiz key).
+        explain: the full explanation that the instructor's feedback shows after grading, also
+            for a wrong answer (called in the grader's process only; self-study never shows it).
     """
 
     key: str
@@ -60,6 +62,7 @@ class Exercise:
     judge: Callable[..., Verdict]
     timeout: float = 60.0
     hidden: tuple = ()
+    explain: Callable[[], str] | None = None
 
     @property
     def grade_id(self) -> str:

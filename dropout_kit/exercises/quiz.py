@@ -37,6 +37,8 @@ What this hides, and what it does not:
 
 from __future__ import annotations
 
+import functools
+
 import base64
 import binascii
 import hashlib
@@ -193,7 +195,7 @@ def _exercise(q: Question) -> Exercise:
 
     # The grader hides the key from the sandboxed kernel; its judge, in the grader's process, reads it.
     return Exercise(q.id, LESSON, f"answer_{q.id}", f"Question {q.id}", challenge, probe, judge, timeout=10.0,
-                    hidden=(quiz.KEY_FILE,))
+                    hidden=(quiz.KEY_FILE,), explain=functools.partial(quiz.explanation, q.id))
 
 
 # --- the full explanation, for the instructor's feedback ----------------------------------------

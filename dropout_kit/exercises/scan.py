@@ -208,3 +208,43 @@ def findings(source: str | None, *, attrs=frozenset(), modules=frozenset(), root
         reader.visit(tree)
         out.extend(reader.found)
     return out
+
+
+def _callee(node: ast.Call) -> str | None:
+    """A call's callee as dotted text (``torch.autograd.grad``, ``y.backward``), or None when it is computed."""
+    chain = _chain(node.func)
+    if chain is not None:
+        return ".".join(chain)
+    if isinstance(node.func, ast.Attribute):  # e.g. f(x).backward(): name the method only
+        return f"(...).{node.func.attr}"
+    return None
+
+
+def calls_in_classes(source: str | None, *, calls, defining: str = "backward") -> list[Finding]:
+    """Calls whose last name is in ``calls`` inside the methods of classes that define ``defining``.
+
+    Lesson 09 asks for a backward pass written by hand: a class that defines ``backward``
+    (a ``torch.autograd.Function``) must not hand its derivative back to autograd
+    (``torch.autograd.grad``, ``y.backward()``, ``torch.func.vjp``). Calls elsewhere in the
+    learner's cells (a training loop, a gradient check) are not its business. Cells that do not
+    parse are skipped here: ``findings`` reports them.
+    """
+    if not source:
+        return []
+    calls = frozenset(calls)
+    out = []
+    for label, code in split_cells(source):
+        try:
+            tree = ast.parse(as_python(code))
+        except SyntaxError:
+            continue
+        for cls in (n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)):
+            methods = [n for n in cls.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+            if defining not in {m.name for m in methods}:
+                continue
+            for method in methods:
+                for node in ast.walk(method):
+                    callee = _callee(node) if isinstance(node, ast.Call) else None
+                    if callee and callee.rsplit(".", 1)[-1] in calls:
+                        out.append(Finding(label, node.lineno, "call", f"{cls.name}.{method.name} calls {callee}"))
+    return out

@@ -14,7 +14,7 @@ from dropout_kit.tables import Table
 from dropout_kit.train import History
 from dropout_kit.tuning.execution import execute
 from dropout_kit.tuning.stats import mean_std, verdict
-from dropout_kit.tuning.sweeps import PERCENT, model_maker, parse_config
+from dropout_kit.tuning.sweeps import PERCENT, parse_config
 
 
 def stratified_kfold(y: torch.Tensor, k: int, *, seed: int = 0) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -70,8 +70,8 @@ def cross_validate(configs: Iterable, split, *, k: int = 5, seed: int = 0, make_
     fit_kwargs.setdefault("progress", False)
     fit_kwargs["device"] = resolve_device(device)
     configs = [parse_config(c) for c in configs]
-    jobs = [{"make_model": model_maker(make_model, c), "p": c["p"], "weight_decay": c["weight_decay"], "seed": seed,
-             "fit_kwargs": fit_kwargs, "train_idx": train_idx, "val_idx": val_idx}
+    jobs = [{"make_model": c.get("make_model", make_model), "p": c["p"], "weight_decay": c["weight_decay"],
+             "seed": seed, "fit_kwargs": fit_kwargs, "train_idx": train_idx, "val_idx": val_idx}
             for c in configs for train_idx, val_idx in folds]
     finished: dict[int, list] = {}
 

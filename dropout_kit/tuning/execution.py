@@ -19,8 +19,8 @@ _WORKER_DATA = None  # the data of a worker process, sent once by _init_worker
 def _portable(data):
     """``Splits`` as plain tuples of tensors for the trip to a worker process.
 
-    Pickling a dataclass makes ``copyreg`` write ``__slotnames__`` onto its class, which
-    ``integrity.verify`` would then report as tampering in the same kernel; tuples avoid it.
+    Pickling a dataclass makes ``copyreg`` write ``__slotnames__`` onto its class; plain tuples
+    leave the caller's classes as they were.
     """
     if hasattr(data, "train") and hasattr(data, "val"):
         test = getattr(data, "test", None)

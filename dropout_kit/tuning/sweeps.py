@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
@@ -18,41 +17,32 @@ SWEEP_COLUMNS = ["label", "n", "train_eval_acc_mean", "val_acc_mean", "val_acc_s
 PERCENT = ["train_eval_acc_mean", "val_acc_mean", "val_acc_std", "gap_mean", "test_acc_mean", "test_acc_std"]
 
 
-def _label(p, weight_decay: float, model: Mapping | None = None) -> str:
+def _label(p, weight_decay: float) -> str:
     rate = f"p={p}" if isinstance(p, (int, float)) else f"p=({', '.join(str(x) for x in p)})"
-    parts = [rate] + ([f"wd={weight_decay:g}"] if weight_decay else [])
-    return ", ".join(parts + [f"{k}={v}" for k, v in (model or {}).items()])
+    return rate if not weight_decay else f"{rate}, wd={weight_decay:g}"
 
 
 def parse_config(config) -> dict:
-    """A config (a rate, a pair of rates, or a dict) as ``{'p', 'weight_decay', 'model', 'label'}``.
+    """A config (a rate, a pair of rates, or a dict) as ``{'p', 'weight_decay', 'label'}``; ValueError if malformed.
 
-    ValueError if it is malformed.
-
-    ``model`` holds keyword arguments for ``make_model`` besides the rate (e.g. ``{"kind": "channel"}``
-    for ``models.build_cnn``, ``{"l1": 1e-4}`` for ``regularization.build_l1_mlp``); default none.
+    A dict may also name its own ``make_model`` (e.g. ``functools.partial(build_mlp, hidden=(512, 256))``,
+    lesson 10), used instead of ``sweep``'s for that config; it is kept in the result.
     """
     if isinstance(config, Mapping):
-        unknown = set(config) - {"p", "weight_decay", "model", "label"}
+        unknown = set(config) - {"p", "weight_decay", "label", "make_model"}
         if "p" not in config or unknown:
             raise ValueError(f"a config is a rate, a pair of rates, or a dict with 'p' and optionally "
-                             f"'weight_decay', 'model' and 'label'; got {dict(config)}")
-        model = config.get("model") or {}
-        if not isinstance(model, Mapping) or not all(isinstance(k, str) for k in model):
-            raise ValueError(f"a config's 'model' must be a dict of keyword arguments for make_model, got {model!r}")
-        out = {"p": config["p"], "weight_decay": float(config.get("weight_decay", 0.0)), "model": dict(model)}
+                             f"'weight_decay', 'label' and 'make_model'; got {dict(config)}")
+        out = {"p": config["p"], "weight_decay": float(config.get("weight_decay", 0.0))}
+        if config.get("make_model") is not None:
+            out["make_model"] = config["make_model"]
     else:
-        out = {"p": config, "weight_decay": 0.0, "model": {}}
+        out = {"p": config, "weight_decay": 0.0}
     if not isinstance(out["p"], (int, float)):
         out["p"] = tuple(out["p"])
     out["label"] = config.get("label") if isinstance(config, Mapping) and config.get("label") else \
-        _label(out["p"], out["weight_decay"], out["model"])
+        _label(out["p"], out["weight_decay"])
     return out
-
-
-def model_maker(make_model: Callable, config: dict) -> Callable:
-    """``make_model`` with the config's ``model`` keywords bound (picklable when ``make_model`` is)."""
-    return functools.partial(make_model, **config["model"]) if config["model"] else make_model
 
 
 def grid(p: Iterable, weight_decay: Iterable[float]) -> list[dict]:
@@ -71,13 +61,11 @@ def sweep(configs: Iterable, data, *, seeds: Sequence[int], make_model: Callable
 
     Args:
         configs: each a rate ``0.3``, a per-layer pair ``(0.2, 0.5)``, or a dict
-            ``{"p": ..., "weight_decay": ..., "model": {...}, "label": ...}`` (``model``: more
-            keyword arguments for ``make_model``, so one sweep can mix model variants).
+            ``{"p": ..., "weight_decay": ..., "label": ..., "make_model": ...}``.
         data: ``Splits`` (or anything ``fit`` takes).
         seeds: one run per seed; the same seeds for every config, so configs differ only by
             the config.
-        make_model: builds a fresh model from the rate(s) and the config's ``model``
-            keywords (default ``build_mlp``).
+        make_model: builds a fresh model from the rate(s) (default ``build_mlp``).
         workers: processes to train in (each with one thread); the results are the same
             for any number, only faster (2 on a 2-core machine). With workers > 1,
             ``make_model`` must be importable (not a lambda).
@@ -104,7 +92,7 @@ def sweep(configs: Iterable, data, *, seeds: Sequence[int], make_model: Callable
     fit_kwargs.setdefault("progress", False)
     fit_kwargs["device"] = resolve_device(device)
     configs = [parse_config(c) for c in configs]
-    jobs = [{"make_model": model_maker(make_model, c), "p": c["p"], "weight_decay": c["weight_decay"],
+    jobs = [{"make_model": c.get("make_model", make_model), "p": c["p"], "weight_decay": c["weight_decay"],
              "seed": seed, "fit_kwargs": fit_kwargs} for c in configs for seed in seeds]
     per_config = len(seeds)
     finished: dict[int, int] = {}
@@ -125,8 +113,7 @@ def sweep(configs: Iterable, data, *, seeds: Sequence[int], make_model: Callable
 
 
 def _summary(config: dict, histories: list[History], seeds: Sequence[int]) -> dict:
-    extra = {"model": config["model"]} if config["model"] else {}
-    row = summarize(config["label"], histories, p=config["p"], weight_decay=config["weight_decay"], **extra)
+    row = summarize(config["label"], histories, p=config["p"], weight_decay=config["weight_decay"])
     row["seconds"] = sum(sum(h.seconds) for h in histories)
     # Per-run values in seed order, for comparisons paired by seed (paired_by_seed).
     row["seeds"] = list(seeds)
