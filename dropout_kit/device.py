@@ -33,10 +33,9 @@ REMEDY = "use device='auto' or 'cpu'"
 LESSON_TIMES = {
     "04_overfitting": {"cpu": (401, "2 shared CPU cores, pytest --nbmake"), "cuda": None, "mps": None},
     "06_tuning": {"cpu": (569, "2 shared CPU cores, pytest --nbmake"), "cuda": None, "mps": None},
-    "11_dropout_family": {"cpu": (153, "2 CPU cores, pytest --nbmake, load average 1.2-2.9 with this run"),
-                          "cuda": None, "mps": None},
-    "12_pitfalls": {"cpu": (161, "2 CPU cores, pytest --nbmake, load average 1.2-2.9 with this run"),
-                    "cuda": None, "mps": None},
+    # Lessons 11 and 12: the slower of two pytest --nbmake runs, load average 1.2-4.0 with the run itself.
+    "11_dropout_family": {"cpu": (164, "2 CPU cores, pytest --nbmake, nearly idle"), "cuda": None, "mps": None},
+    "12_pitfalls": {"cpu": (189, "2 CPU cores, pytest --nbmake, nearly idle"), "cuda": None, "mps": None},
 }
 
 
