@@ -35,7 +35,7 @@ def feature_map_masks(maps: torch.Tensor, *, p: float = 0.3, channels: int = 4, 
         channel = F.dropout2d(maps.unsqueeze(0), p, training=True)[0]  # N x C x H x W: whole maps
     fig = Figure(figsize=(7.5, 2.1 * channels + 0.6), layout="constrained")
     axes = fig.subplots(channels, 3, squeeze=False)
-    titles = ("feature map", f"element dropout (nn.Dropout, p={p})", f"channel dropout (nn.Dropout2d, p={p})")
+    titles = ("feature map", "element dropout (nn.Dropout)", "channel dropout (nn.Dropout2d)")
     for c in range(channels):
         top = float(torch.stack([maps[c], element[c], channel[c]]).max()) or 1.0
         for j, image in enumerate((maps[c], element[c], channel[c])):
@@ -49,7 +49,7 @@ def feature_map_masks(maps: torch.Tensor, *, p: float = 0.3, channels: int = 4, 
                 ax.set_ylabel(f"map {c}")
             if j == 2 and not bool(channel[c].any()):
                 ax.text(0.5, 0.5, "dropped", transform=ax.transAxes, ha="center", va="center", color="white")
-    fig.suptitle("black = 0; kept values are scaled by 1/(1-p), hence the brighter colours")
+    fig.suptitle(f"p = {p}; black = 0; kept values are scaled by 1/(1-p), hence the brighter colours")
     return fig
 
 
