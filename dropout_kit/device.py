@@ -33,9 +33,11 @@ REMEDY = "use device='auto' or 'cpu'"
 LESSON_TIMES = {
     "04_overfitting": {"cpu": (401, "2 shared CPU cores, pytest --nbmake"), "cuda": None, "mps": None},
     "06_tuning": {"cpu": (569, "2 shared CPU cores, pytest --nbmake"), "cuda": None, "mps": None},
-    # Lessons 11 and 12: the slower of two pytest --nbmake runs, load average 1.2-4.0 with the run itself.
-    "11_dropout_family": {"cpu": (164, "2 CPU cores, pytest --nbmake, nearly idle"), "cuda": None, "mps": None},
-    "12_pitfalls": {"cpu": (189, "2 CPU cores, pytest --nbmake, nearly idle"), "cuda": None, "mps": None},
+    # Lessons 11 and 12: the slowest of three pytest --nbmake runs (load average 0.8-4.0 with the run itself).
+    "11_dropout_family": {"cpu": (164, "2 CPU cores, pytest --nbmake, slowest of three runs: 84-164 s"),
+                          "cuda": None, "mps": None},
+    "12_pitfalls": {"cpu": (189, "2 CPU cores, pytest --nbmake, slowest of three runs: 106-189 s"),
+                    "cuda": None, "mps": None},
 }
 
 
