@@ -3,7 +3,7 @@
 Modules, one concern each:
 
 - ``data``     FashionMNIST, found offline, split into train / val / test tensors
-- ``models``   the tutorial's MLP and its dropout variants
+- ``models``   the tutorial's MLP and its dropout variants; lesson 11's CNN, BatchNorm MLP, SELU stack
 - ``train``    a fast in-memory training loop (``fit``, ``evaluate``, ``History``)
 - ``adam``     Adam through PyTorch's fused kernel, as ``fit`` uses it
 - ``seeding``  ``seed_everything``: random, numpy and torch in one call
@@ -14,11 +14,16 @@ Modules, one concern each:
 - ``ensembles`` dropout as an ensemble: MC averaging against weight scaling (lesson 10)
 - ``gradcheck`` numerical gradient checks with dropout off, fixed or fresh (lesson 09)
 - ``memory``   what a forward pass allocates and saves for backward (lesson 01)
+- ``activation_stats`` neighbouring feature-map pixels' correlation, moments block by block (lesson 11)
+- ``bn_shift`` dropout before BatchNorm: the variance shift, measured and recalibrated (lesson 11)
+- ``transformer`` where dropout acts in PyTorch's transformer layers, found by running them (lesson 11)
+- ``regularization`` L1 as gradient hooks beside L2, weight sparsity (lesson 12)
+- ``leakage``  leaky validation splits and the optimism of choosing on the reported set (lesson 12)
 - ``runs``     one configuration over several seeds, summarised
 - ``tables``   plain tables that display in notebooks
 - ``experiment`` the ``dropout-kit experiment`` job
-- ``plots``    learning curves, masks, sweeps, confusion matrices, networks
-- ``tuning``   rate sweeps and cross-validation
+- ``plots``    learning curves, masks, sweeps, confusion matrices, networks, lessons 11-12's figures
+- ``tuning``   rate sweeps, random search and cross-validation
 - ``verdict``  the one result type of every judge
 - ``exercises`` graded exercises as probe and judge (02 ``from_scratch``, 03 ``quiz``,
   05 ``experiment``, 07 ``metrics``, 09 ``backward``)

@@ -33,6 +33,11 @@ REMEDY = "use device='auto' or 'cpu'"
 LESSON_TIMES = {
     "04_overfitting": {"cpu": (401, "2 shared CPU cores, pytest --nbmake"), "cuda": None, "mps": None},
     "06_tuning": {"cpu": (569, "2 shared CPU cores, pytest --nbmake"), "cuda": None, "mps": None},
+    # Lessons 11 and 12: the slowest of three pytest --nbmake runs (load average 0.8-4.0 with the run itself).
+    "11_dropout_family": {"cpu": (164, "2 CPU cores, pytest --nbmake, slowest of three runs: 84-164 s"),
+                          "cuda": None, "mps": None},
+    "12_pitfalls": {"cpu": (189, "2 CPU cores, pytest --nbmake, slowest of three runs: 106-189 s"),
+                    "cuda": None, "mps": None},
 }
 
 
@@ -103,7 +108,7 @@ def describe_device(device="auto") -> str:
 
 
 def expected_time(lesson: str, device="auto") -> str:
-    """A sentence saying how long ``lesson`` takes on ``device``, from ``LESSON_TIMES`` (lessons 04 and 06)."""
+    """A sentence saying how long ``lesson`` takes on ``device``, from ``LESSON_TIMES`` (lessons 04, 06, 11, 12)."""
     if lesson not in LESSON_TIMES:
         raise ValueError(f"no measured time for lesson {lesson!r}; known: {sorted(LESSON_TIMES)}")
     device = resolve_device(device)

@@ -1,11 +1,13 @@
-"""The tutorial's FashionMNIST MLP, and the same network with dropout.
+"""The tutorial's FashionMNIST MLP, the same network with dropout, and lesson 11's dropout-family models.
 
-Both keep the tutorial's layer names (``flatten``, ``fc1``, ``fc2``, ``fc3``) so that a
-learner can compare them with the tutorial's ``Net`` line by line.
+The MLPs keep the tutorial's layer names (``flatten``, ``fc1``, ``fc2``, ``fc3``) so that a
+learner can compare them with the tutorial's ``Net`` line by line. Lesson 11 adds a small CNN
+with element or channel dropout, the MLP with BatchNorm in three orders, and a deep SELU stack.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import torch
@@ -140,3 +142,110 @@ class SiteDropoutMLP(BaselineMLP):
         x = self.dropout[1](torch.relu(self.fc1(x)))
         x = self.dropout[2](torch.relu(self.fc2(x)))
         return self.dropout[3](self.fc3(x))
+
+
+# --- Lesson 11: the dropout family ---------------------------------------------------------
+
+DROPOUT_KINDS = ("element", "channel")
+BN_ORDERS = ("bn_relu_dropout", "dropout_bn_relu", "dropout_after_bn")
+SELU_DROPOUTS = ("none", "dropout", "alpha")
+
+
+def _rate(p: float) -> float:
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:  # NaN fails too
+        raise ValueError(f"dropout probability has to be in [0, 1) here, but got {p!r}")
+    return float(p)
+
+
+def _choice(name: str, value: str, allowed: Sequence[str]) -> str:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
+    return value
+
+
+class SmallCNN(nn.Module):
+    """Two 3x3 conv blocks (8 and 16 maps) with dropout on the conv feature maps, then a 256-unit MLP head.
+
+    ``kind="element"`` drops single pixels of each feature map (``nn.Dropout``);
+    ``kind="channel"`` drops whole feature maps (``nn.Dropout2d``, Tompson et al. 2015).
+    ``p = 0`` puts no dropout layer in at all. Lesson 11 compares the two kinds.
+    """
+
+    def __init__(self, p: float = 0.0, kind: str = "channel", channels: tuple[int, int] = (8, 16),
+                 hidden: int = 256) -> None:
+        super().__init__()
+        p, kind = _rate(p), _choice("kind", kind, DROPOUT_KINDS)
+        layer = nn.Dropout if kind == "element" else nn.Dropout2d
+        self.p, self.kind = p, kind
+        self.conv1 = nn.Conv2d(1, channels[0], 3, padding=1)
+        self.drop1 = layer(p) if p > 0 else nn.Identity()
+        self.conv2 = nn.Conv2d(channels[0], channels[1], 3, padding=1)
+        self.drop2 = layer(p) if p > 0 else nn.Identity()
+        self.pool = nn.MaxPool2d(2)
+        self.flatten = nn.Flatten()
+        self.fc1 = nn.Linear(channels[1] * 7 * 7, hidden)
+        self.fc2 = nn.Linear(hidden, 10)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The first conv layer's feature maps after ReLU, before dropout (N x 8 x 28 x 28)."""
+        return torch.relu(self.conv1(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pool(self.drop1(self.features(x)))
+        x = self.pool(self.drop2(torch.relu(self.conv2(x))))
+        return self.fc2(torch.relu(self.fc1(self.flatten(x))))
+
+
+def build_cnn(p: float = 0.0, kind: str = "channel") -> SmallCNN:
+    """``SmallCNN`` with rate ``p`` of element or channel dropout (a ``make_model`` for ``tuning.sweep``)."""
+    return SmallCNN(p, kind)
+
+
+def build_bn_mlp(p: float = 0.5, order: str = "bn_relu_dropout") -> nn.Sequential:
+    """The experiment's MLP (784-256-128-10) with BatchNorm and dropout in one of three orders (lesson 11).
+
+    - ``"bn_relu_dropout"``: each hidden block is Linear -> BN -> ReLU -> Dropout, so block 1's
+      dropout feeds block 2's BatchNorm (through a Linear layer);
+    - ``"dropout_bn_relu"``: Linear -> Dropout -> BN -> ReLU, dropout straight into every BN;
+    - ``"dropout_after_bn"``: Linear -> BN -> ReLU in both blocks and one Dropout after the
+      last BN only, just before the output layer (Li et al., 2019's advice).
+
+    Layer names (``fc1``, ``bn1``, ``dropout1``, ...) show the order when the model is printed.
+    """
+    p, order = _rate(p), _choice("order", order, BN_ORDERS)
+    sizes = (28 * 28, *HIDDEN)
+    layers: list[tuple[str, nn.Module]] = [("flatten", nn.Flatten())]
+    for i in (1, 2):
+        fc, bn, relu = nn.Linear(sizes[i - 1], sizes[i]), nn.BatchNorm1d(sizes[i]), nn.ReLU()
+        if order == "bn_relu_dropout":
+            block = [(f"fc{i}", fc), (f"bn{i}", bn), (f"relu{i}", relu), (f"dropout{i}", nn.Dropout(p))]
+        elif order == "dropout_bn_relu":
+            block = [(f"fc{i}", fc), (f"dropout{i}", nn.Dropout(p)), (f"bn{i}", bn), (f"relu{i}", relu)]
+        else:
+            block = [(f"fc{i}", fc), (f"bn{i}", bn), (f"relu{i}", relu)]
+        layers += block
+    if order == "dropout_after_bn":
+        layers.append(("dropout", nn.Dropout(p)))
+    layers.append(("fc3", nn.Linear(sizes[-1], 10)))
+    return nn.Sequential(OrderedDict(layers))
+
+
+def build_selu_stack(depth: int = 32, width: int = 256, *, dropout: str = "none", p: float = 0.1) -> nn.Sequential:
+    """``depth`` blocks of Linear -> SELU -> (Dropout | AlphaDropout | nothing), for lesson 11.
+
+    The weights are LeCun-normal (std ``1/sqrt(fan_in)``) with zero biases: the initialisation
+    under which SELU keeps activations near mean 0 and variance 1 (Klambauer et al., 2017).
+    Each block is one element of the returned ``Sequential``, so its output can be read off
+    block by block (``activation_stats.layer_moments``).
+    """
+    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
+        raise ValueError(f"depth must be a whole number >= 1, got {depth!r}")
+    dropout, p = _choice("dropout", dropout, SELU_DROPOUTS), _rate(p)
+    blocks = []
+    for _ in range(depth):
+        linear = nn.Linear(width, width)
+        nn.init.normal_(linear.weight, std=width ** -0.5)
+        nn.init.zeros_(linear.bias)
+        drop = {"none": nn.Identity(), "dropout": nn.Dropout(p), "alpha": nn.AlphaDropout(p)}[dropout]
+        blocks.append(nn.Sequential(linear, nn.SELU(), drop))
+    return nn.Sequential(*blocks)

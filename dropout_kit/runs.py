@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from torch import nn
 
@@ -25,6 +25,7 @@ def train_runs(
     *,
     seeds: Sequence[int],
     test: bool = False,
+    measure: Callable[[nn.Module, object], Mapping] | Sequence[Callable] | None = None,
     device="auto",
     **fit_kwargs,
 ) -> list[History]:
@@ -39,11 +40,19 @@ def train_runs(
         data: ``Splits`` from ``load_fashion_mnist``.
         seeds: one run per seed.
         test: also record the final test accuracy as ``history.test_acc`` (final reports only).
+        measure: ``measure(model, data) -> dict``, or several in a list or tuple, called on each
+            trained model; the dicts, merged, are kept as ``history.measures`` (lessons 11
+            and 12: weight sparsity, BatchNorm's variance shift, accuracy on other images,
+            ``trained_state``). With worker processes each must be importable (a
+            module-level function or a ``functools.partial`` of one).
         device: where to train (``"auto"``: the GPU if there is one; see ``dropout_kit.device``).
         **fit_kwargs: passed to ``fit`` (``epochs`` is required).
     """
     if not seeds:
         raise ValueError("give at least one seed")
+    measures = [] if measure is None else list(measure) if isinstance(measure, (list, tuple)) else [measure]
+    if not all(callable(m) for m in measures):
+        raise TypeError("measure must be a function (model, data) -> dict, or a list of them")
     device = resolve_device(device)
     histories = []
     for seed in seeds:
@@ -52,8 +61,18 @@ def train_runs(
         history = fit(model, data, seed=seed, device=device, **fit_kwargs)
         if test:
             history.test_acc = evaluate(model, data.test.X, data.test.y, device=device).accuracy
+        if measures:
+            history.measures = {name: value for m in measures for name, value in dict(m(model, data)).items()}
         histories.append(history)
     return histories
+
+
+def trained_state(model: nn.Module, data=None) -> dict:
+    """A ``measure`` that keeps the trained weights: ``{"state_dict": ...}``, copied (lesson 11).
+
+    Load them into a freshly built model of the same config to look inside it after a sweep.
+    """
+    return {"state_dict": {name: value.detach().clone() for name, value in model.state_dict().items()}}
 
 
 def _mean_std(values: Sequence[float]) -> tuple[float, float]:
@@ -70,7 +89,9 @@ def summarize(label, histories: Sequence[History], **extra) -> dict:
     Keys are ``<metric>_mean`` and ``<metric>_std`` for train_acc (running, dropout on),
     train_eval_acc, val_loss, val_acc, ``gap`` (train_eval_acc - val_acc) and, when
     recorded, test_acc; and ``device``, where the runs were trained (their Histories'
-    ``device``, several joined by ", "). The std is the sample std over seeds (NaN for one run).
+    ``device``, several joined by ", "). The std is the sample std over seeds (NaN for one
+    run). Measures recorded by ``train_runs(measure=...)`` that are plain numbers get
+    ``<name>_mean`` and ``<name>_std`` too.
     """
     row = {"label": label, "n": len(histories), **extra}
     finals = [h.final for h in histories]
@@ -79,8 +100,19 @@ def summarize(label, histories: Sequence[History], **extra) -> dict:
     row["gap_mean"], row["gap_std"] = _mean_std([f["train_eval_acc"] - f["val_acc"] for f in finals])
     if all(hasattr(h, "test_acc") for h in histories):
         row["test_acc_mean"], row["test_acc_std"] = _mean_std([h.test_acc for h in histories])
+    for name in _numeric_measures(histories):
+        row[f"{name}_mean"], row[f"{name}_std"] = _mean_std([h.measures[name] for h in histories])
     row["device"] = ", ".join(dict.fromkeys(h.device for h in histories if getattr(h, "device", "")))
     return row
+
+
+def _numeric_measures(histories: Sequence[History]) -> list[str]:
+    """Names of the measures that every run recorded as a plain number (bools excluded)."""
+    if not histories or not all(hasattr(h, "measures") for h in histories):
+        return []
+    return [name for name in histories[0].measures
+            if all(isinstance(h.measures.get(name), (int, float)) and not isinstance(h.measures.get(name), bool)
+                   for h in histories)]
 
 
 def format_pm(mean: float, std: float, *, percent: bool = True) -> str:

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from dropout_kit import tuning
+from dropout_kit import leakage, regularization, tuning
 from dropout_kit.data import Split, Splits
 from dropout_kit.models import DropoutMLP, build_mlp
 from dropout_kit.runs import summarize, train_runs
@@ -132,6 +132,17 @@ def test_grid_is_the_product_rates_slowest():
     assert tuning.grid([0, 0.3], [1e-4, 1e-3]) == [
         {"p": 0, "weight_decay": 1e-4}, {"p": 0, "weight_decay": 1e-3},
         {"p": 0.3, "weight_decay": 1e-4}, {"p": 0.3, "weight_decay": 1e-3}]
+
+
+def test_sweep_rows_carry_the_measures(tiny):
+    """With measure=, does each row hold every measure per run in seed order, and mean/std of the numeric ones?"""
+    table = tuning.sweep([0.0, 0.5], tiny, seeds=[0, 1], verbose=False,
+                         measure=[regularization.weight_stats, leakage.val_correct], **FIT)
+    for row in table:
+        assert len(row["sparsity_runs"]) == 2 and len(row["val_correct_runs"][0]) == len(tiny.val)
+        assert row["sparsity_mean"] == pytest.approx(statistics.fmean(row["sparsity_runs"]), abs=1e-12)
+        assert row["val_acc_runs"] == pytest.approx([sum(c) / len(c) for c in row["val_correct_runs"]])
+        assert "val_correct_mean" not in row and "input_map_mean" not in row
 
 
 # --- choosing and comparing -----------------------------------------------------------------

@@ -8,18 +8,21 @@ than seed noise" when it exceeds two standard errors. With 3-5 seeds a side this
 rough screen, not a significance test (a t-test with so few degrees of freedom needs
 more, about 2.8 SE for 95% with 4 degrees of freedom).
 
-Modules, one concern each: ``sweeps`` (sweeps and L2 grids), ``stats`` (standard errors,
-``pick_rate`` and comparisons), ``crossval`` (k-fold cross-validation), ``retrain`` (fresh
-and re-used models) and ``execution`` (running the trainings, in one process or several).
+Modules, one concern each: ``sweeps`` (sweeps and L2 grids), ``search`` (random configurations,
+lesson 12), ``stats`` (standard errors, ``pick_rate`` and comparisons), ``crossval`` (k-fold
+cross-validation), ``retrain`` (fresh and re-used models) and ``execution`` (running the
+trainings, in one process or several).
 """
 
 from dropout_kit.tuning.crossval import cross_validate, paired_difference, stratified_kfold, summarize_folds
 from dropout_kit.tuning.retrain import fit_fresh, parameters_without_reset, reset_parameters, set_dropout_rates
+from dropout_kit.tuning.search import random_configs
 from dropout_kit.tuning.stats import NOISE_SE, difference, neighbours, paired_by_seed, pick_rate, standard_error
 from dropout_kit.tuning.sweeps import PERCENT, SWEEP_COLUMNS, grid, sweep
 
 __all__ = [
     "NOISE_SE", "PERCENT", "SWEEP_COLUMNS", "cross_validate", "difference", "fit_fresh", "grid",
     "neighbours", "paired_by_seed", "paired_difference", "parameters_without_reset", "pick_rate",
-    "reset_parameters", "set_dropout_rates", "standard_error", "stratified_kfold", "summarize_folds", "sweep",
+    "random_configs", "reset_parameters", "set_dropout_rates", "standard_error", "stratified_kfold",
+    "summarize_folds", "sweep",
 ]

@@ -81,7 +81,9 @@ def sweep(configs: Iterable, data, *, seeds: Sequence[int], make_model: Callable
         ``<metric>_mean`` / ``<metric>_std`` as in ``runs.summarize``, ``seconds``
         (training time summed over the config's runs), ``seeds`` and the per-run values
         ``val_acc_runs``, ``val_loss_runs``, ``train_eval_acc_runs`` (and ``test_acc_runs``)
-        in seed order, and ``device`` (where the runs trained).
+        in seed order, and ``device`` (where the runs trained). With ``measure=`` (see
+        ``runs.train_runs``), every measure gets ``<name>_runs`` in seed order, and those
+        that are numbers ``<name>_mean`` / ``_std``.
     """
     if "weight_decay" in fit_kwargs:
         raise ValueError("give weight_decay inside the configs (see grid), not as a keyword")
@@ -119,4 +121,7 @@ def _summary(config: dict, histories: list[History], seeds: Sequence[int]) -> di
         row[f"{metric}_runs"] = [h.final[metric] for h in histories]
     if all(hasattr(h, "test_acc") for h in histories):
         row["test_acc_runs"] = [h.test_acc for h in histories]
+    if all(hasattr(h, "measures") for h in histories):
+        for name in histories[0].measures:
+            row[f"{name}_runs"] = [h.measures.get(name) for h in histories]
     return row
