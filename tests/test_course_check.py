@@ -36,8 +36,7 @@ def learner_copy(course: Path, tmp_path: Path, change=None) -> Path:
 
 
 def save(course: Path, tmp_path: Path, nb: dict) -> Path:
-    """Write ``nb`` as a learner's 99_fixture.ipynb, next to the lesson's checker module."""
-    shutil.copy(course / "notebooks" / "99_fixture" / "fixture_checks.py", tmp_path)
+    """Write ``nb`` as a learner's 99_fixture.ipynb."""
     path = tmp_path / "99_fixture.ipynb"
     path.write_text(json.dumps(nb))
     return path
@@ -73,7 +72,7 @@ def test_the_solution_passes(course, capsys):
     """Does the solution notebook pass, with exit status 0?"""
     path = course / "solutions" / "99_fixture" / "99_fixture.ipynb"
     assert cli.main(["check", str(path), "--timeout", "60"]) == 0
-    assert capsys.readouterr().out == f"{path}: passed all 2 test cell(s) (3 points)\n"
+    assert capsys.readouterr().out == f"{path}: passed all 2 test cell(s) (4 points)\n"
 
 
 @pytest.mark.slow
@@ -82,9 +81,9 @@ def test_the_release_fails_naming_each_cell(course, capsys):
     path = course / "notebooks" / "99_fixture" / "99_fixture.ipynb"
     result = check_notebook(path, timeout=60)
     assert not result.passed
-    assert str(result) == (f"{path}: FAILED 2 of 2 test cell(s) (3 of 3 points)\n"
-                           "  cell 4 (test_scale, 2 points): NotImplementedError\n"
-                           "  cell 7 (test_keep_probability, 1 point): NotImplementedError")
+    assert str(result) == (f"{path}: FAILED 2 of 2 test cell(s) (4 of 4 points)\n"
+                           "  cell 4 (test_dropout_function, 3 points): NotImplementedError\n"
+                           "  cell 8 (test_purpose, 1 point): NameError: name 'answer_purpose' is not defined")
 
 
 @pytest.mark.slow
@@ -95,9 +94,9 @@ def test_edited_and_skipped_tests_are_checked_as_released(course, tmp_path):
         cell["metadata"]["tags"] = ["skip-execution"]
 
     result = check_notebook(learner_copy(course, tmp_path, cheat), timeout=60, course_root=course)
-    assert not result.passed and [f.grade_id for f in result.failures] == ["test_scale", "test_keep_probability"]
+    assert not result.passed and [f.grade_id for f in result.failures] == ["test_dropout_function", "test_purpose"]
     assert result.notes == [f"test cell {g} was edited; checked with the released version"
-                            for g in ("test_scale", "test_keep_probability")]
+                            for g in ("test_dropout_function", "test_purpose")]
 
 
 @pytest.mark.slow
@@ -108,4 +107,4 @@ def test_deleted_tests_are_checked_at_the_end(course, tmp_path):
     answered["cells"] = [c for c in nb["cells"] if not c["metadata"].get("nbgrader", {}).get("grade")]
     result = check_notebook(save(course, tmp_path, answered), timeout=60, course_root=course)
     assert result.passed and result.tests == 2
-    assert result.notes[0].startswith("test cell(s) test_scale, test_keep_probability missing from the notebook")
+    assert result.notes[0].startswith("test cell(s) test_dropout_function, test_purpose missing from the notebook")
