@@ -133,11 +133,13 @@ def test_a_dataset_named_read_only_is_visible(bwrap_sandbox, workdir):
 
 
 def test_workdir_is_writable_and_holds_the_notebook(world):
-    """Is the cwd the workdir, holding the notebook, and does a file written there reach the host?"""
-    result = run(world, "import os\nopen('answer.txt', 'w').write('42')\nprint(os.getcwd(), sorted(os.listdir()))")
-    assert result.stdout.strip() == f"{world['workdir']} ['answer.txt', 'lesson.ipynb']"
-    assert (world["workdir"] / "answer.txt").read_text() == "42"
-    (world["workdir"] / "answer.txt").unlink()
+    """Is the cwd the workdir, holding the notebook read-only, and does a file written there stay inside?"""
+    result = run(world, "import os\nopen('answer.txt', 'w').write('42')\nprint(os.getcwd(), sorted(os.listdir()), "
+                        "open('answer.txt').read())")
+    assert result.stdout.strip() == f"{world['workdir']} ['answer.txt', 'lesson.ipynb'] 42"
+    assert not (world["workdir"] / "answer.txt").exists()  # the host's disk never sees it
+    result = run(world, "open('lesson.ipynb', 'w')")
+    assert result.evalue.startswith(f"[Errno {errno.EROFS}]")
 
 
 def test_tmp_and_home_are_private_and_writable(world):

@@ -120,8 +120,17 @@ def test_file_larger_than_the_limit_cannot_be_written(bwrap_sandbox, workdir):
     """Does writing past file_bytes fail with EFBIG, leaving the file in workdir at exactly the limit?"""
     with _start(workdir, file_bytes=1 * MiB) as kernel:
         result = run_cell(kernel, "with open('big.bin', 'wb') as f:\n    f.write(b'x' * (2 << 20))")
-    assert (result.ename, result.evalue) == ("OSError", f"[Errno {errno.EFBIG}] File too large")
-    assert (workdir / "big.bin").stat().st_size == 1 * MiB
+        assert (result.ename, result.evalue) == ("OSError", f"[Errno {errno.EFBIG}] File too large")
+        assert run_cell(kernel, "import os\nprint(os.path.getsize('big.bin'))").stdout == f"{1 * MiB}\n"
+    assert not (workdir / "big.bin").exists()  # written inside the sandbox's own tmpfs
+
+
+def test_workdir_is_full_at_its_size(bwrap_sandbox, workdir):
+    """Do many files under the per-file limit fill the work folder at work_bytes (ENOSPC), not the host's disk?"""
+    with _start(workdir, work_bytes=4 * MiB, file_bytes=2 * MiB) as kernel:
+        result = run_cell(kernel, "for i in range(10):\n    open(f'part{i}.bin', 'wb').write(b'x' * (1 << 20))")
+    assert (result.ename, result.evalue) == ("OSError", f"[Errno {errno.ENOSPC}] No space left on device")
+    assert not any(p.name.startswith("part") for p in workdir.iterdir())
 
 
 def test_tmp_is_full_at_its_size(bwrap_sandbox, workdir):

@@ -18,6 +18,8 @@ from dropout_kit.sandbox.policy import GiB, MiB, Limits, Policy
 
 def _argv(tmp_path, the_policy=Policy(), **kwargs):
     workdir, ipc = tmp_path / "work", tmp_path / "private" / "ipc"
+    workdir.mkdir(exist_ok=True)
+    (workdir / "lesson.ipynb").write_text("{}")
     return policy.bwrap_argv("/usr/bin/bwrap", ["python", "-m", "ipykernel_launcher"], workdir=workdir,
                              ipc_dir=ipc, identity=tmp_path / "private" / "etc", policy=the_policy, **kwargs)
 
@@ -56,11 +58,16 @@ def test_argv_without_disable_userns_where_bwrap_cannot(tmp_path):
 
 
 def test_only_workdir_and_sockets_are_writable(tmp_path):
-    """Are the learner's folder and the socket folder the only read-write binds, at the same paths?"""
-    argv = _argv(tmp_path)
+    """Is the socket folder the only read-write bind, and the learner's folder a size-limited tmpfs inside
+    that holds its notebook read-only (nothing written there reaches the host's disk)?"""
+    argv = _argv(tmp_path, Policy(limits=Limits(work_bytes=8 * MiB)))
     writable = [(src, dest) for option, src, dest in _mounts(argv) if option == "--bind"]
-    assert writable == [(str(tmp_path / "work"),) * 2, (str(tmp_path / "private" / "ipc"),) * 2]
-    assert argv[argv.index("--chdir") + 1] == str(tmp_path / "work")
+    assert writable == [(str(tmp_path / "private" / "ipc"),) * 2]
+    work = str(tmp_path / "work")
+    at = argv.index(work)
+    assert argv[at - 3:at + 1] == ["--size", str(8 * MiB), "--tmpfs", work]
+    assert argv[at + 1:at + 4] == ["--ro-bind", f"{work}/lesson.ipynb", f"{work}/lesson.ipynb"]
+    assert argv[argv.index("--chdir") + 1] == work
 
 
 def test_read_only_binds_are_python_the_venv_and_the_package_only(tmp_path):
@@ -125,10 +132,10 @@ def test_tmp_and_shm_are_size_limited_and_mounted_before_binds_under_tmp(tmp_pat
     and the sandbox's root and /dev made read-only after every mount?"""
     argv = _argv(tmp_path, Policy(limits=Limits(tmp_bytes=5 * MiB)))
     sizes = {argv[i + 1]: argv[i - 1] for i, arg in enumerate(argv) if arg == "--tmpfs" and argv[i - 2] == "--size"}
-    assert sizes == {"/dev/shm": str(5 * MiB), "/tmp": str(5 * MiB)}
+    assert sizes == {"/dev/shm": str(5 * MiB), "/tmp": str(5 * MiB), str(tmp_path / "work"): str(256 * MiB)}
     mounts = _mounts(argv)
     tmpfs_at = mounts.index(("--tmpfs", None, "/tmp"))
-    bind_at = mounts.index(("--bind", str(tmp_path / "work"), str(tmp_path / "work")))
+    bind_at = mounts.index(("--tmpfs", None, str(tmp_path / "work")))
     remounts = [i for i, m in enumerate(mounts) if m[0] == "--remount-ro"]
     assert tmpfs_at < bind_at < remounts[0] and remounts == list(range(len(mounts) - len(remounts), len(mounts)))
     assert {mounts[i][2] for i in remounts} >= {"/", "/dev"}

@@ -22,9 +22,10 @@ What the sandbox isolates, and how
   a dataset, a dataset cache). ``Policy.hidden`` files (a quiz key in the package) read as
   empty, hidden folders as empty; /usr/share/datasets (Debian's datasets, FashionMNIST's test
   labels among them) is always hidden unless ``read_only`` names a folder in it. Writable:
-  the learner's folder (``workdir``, the kernel's cwd), a private tmpfs on /tmp (and one on
-  /dev/shm) of ``Limits.tmp_bytes`` each, with ``HOME=/tmp/home``, and the folder of the
-  kernel's socket files. Nothing else of the host
+  the learner's folder (``workdir``, the kernel's cwd: a tmpfs of ``Limits.work_bytes`` holding
+  read-only binds of what the host's ``workdir`` holds, the notebook), a private tmpfs on /tmp
+  (and one on /dev/shm) of ``Limits.tmp_bytes`` each, with ``HOME=/tmp/home``, and the folder of
+  the kernel's socket files. Nothing the learner writes reaches the host's disk. Nothing else of the host
   exists inside: not the repository (``solutions/``), the grading workspace (gradebook, other
   learners), /root (beyond the path to the Python install), the host's /tmp, /home, /sys,
   /etc/hosts, resolv.conf or /etc/ssl. The new root and /dev are remounted read-only.
@@ -82,8 +83,6 @@ the kernel's death itself is seen as ``is_alive()`` False.
 
 What is NOT defended
 --------------------
-- Disk use in workdir beyond ``file_bytes`` per file: the learner can write many files there
-  (workdir is on the host's disk; put it on a size-limited file system to cap it).
 - CPU time: nothing limits it here; the caller's wall-clock timeouts (per cell, per notebook)
   end a job that spins. The kernel may use every core.
 - Anything the learner's code returns to the grader: outputs and messages are data to judge,

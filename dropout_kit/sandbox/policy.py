@@ -45,6 +45,7 @@ class Limits:
     processes: int = 256                 # processes + threads of the whole sandbox
     file_bytes: int = 64 * MiB           # RLIMIT_FSIZE: any one file written, the kernel's log included
     tmp_bytes: int = 256 * MiB           # size of the private tmpfs on /tmp, and of the one on /dev/shm
+    work_bytes: int = 256 * MiB          # size of the tmpfs the kernel works in (its cwd, holding the notebook)
     open_files: int = 1024               # RLIMIT_NOFILE per process
 
     def __post_init__(self):
@@ -191,9 +192,11 @@ def bwrap_argv(bwrap: str, command: Sequence[str], *, workdir: Path, ipc_dir: Pa
                policy: Policy, disable_userns: bool = True) -> list[str]:
     """The bwrap command line that runs ``command`` in the sandbox ``policy`` describes.
 
-    ``workdir`` (the cwd) and ``ipc_dir`` (the kernel's sockets) are the only writable host
-    folders; ``identity`` holds the files of ``write_identity``; each ``hidden`` path is covered by an
-    empty file or an empty read-only tmpfs.
+    ``workdir`` (the cwd) is a size-limited tmpfs inside, holding read-only binds of the files the
+    host's ``workdir`` holds (the learner's notebook): what the learner writes there stays in the
+    sandbox's memory, counted by its memory limit, and never reaches the host's disk. ``ipc_dir``
+    (the kernel's sockets) is the only writable host folder; ``identity`` holds the files of
+    ``write_identity``; each ``hidden`` path is covered by an empty file or an empty read-only tmpfs.
     """
     limits = policy.limits
     argv = [bwrap, *namespace_args(disable_userns=disable_userns)]
@@ -214,8 +217,10 @@ def bwrap_argv(bwrap: str, command: Sequence[str], *, workdir: Path, ipc_dir: Pa
         argv += ["--tmpfs", str(path)] if path.is_dir() else ["--ro-bind", str(identity / "empty"), str(path)]
     for path in inside:
         argv += ["--ro-bind", str(path), str(path)]
-    for path in (workdir, ipc_dir):
-        argv += ["--bind", str(path), str(path)]
+    argv += ["--size", str(limits.work_bytes), "--tmpfs", str(workdir)]
+    for entry in sorted(Path(workdir).iterdir()):
+        argv += ["--ro-bind", str(entry), str(entry)]
+    argv += ["--bind", str(ipc_dir), str(ipc_dir)]
     # The sandbox's own root, /dev and the masks are tmpfs bwrap made: nothing may be added to them.
     argv += ["--chdir", str(workdir)]
     for path in ["/", "/dev", *(str(p) for p in hidden if p.is_dir())]:
