@@ -84,6 +84,17 @@ def verdict(diff: float, se: float, metric: str) -> dict:
                         + f" (threshold {NOISE_SE:g} SE)")}
 
 
+def paired(differences: Sequence[float], metric: str) -> dict:
+    """The mean of paired differences (seed by seed, fold by fold) with its standard error, as ``verdict`` words it.
+
+    The SE is the std of the differences over sqrt(their number), NaN for a single pair. Used by
+    ``paired_by_seed``, ``crossval.paired_difference`` and ``bn_shift.recalibration_table``.
+    """
+    mean, std = mean_std(differences)
+    se = std / math.sqrt(len(differences)) if len(differences) > 1 else math.nan
+    return verdict(mean, se, metric)
+
+
 def difference(table: Sequence[Mapping], a, b, *, metric: str = "val_acc") -> dict:
     """Mean of ``b`` minus mean of ``a`` and its standard error, from two summary rows.
 
@@ -119,9 +130,7 @@ def paired_by_seed(table: Sequence[Mapping], a, b, *, metric: str = "val_acc") -
     if ra["seeds"] != rb["seeds"]:
         raise ValueError(f"{ra['label']} and {rb['label']} were run on different seeds; pairing needs the same")
     per_seed = [y - x for x, y in zip(ra[f"{metric}_runs"], rb[f"{metric}_runs"])]
-    mean, std = mean_std(per_seed)
-    se = std / math.sqrt(len(per_seed)) if len(per_seed) > 1 else math.nan
-    return {"a": ra["label"], "b": rb["label"], "per_seed": per_seed, **verdict(mean, se, metric)}
+    return {"a": ra["label"], "b": rb["label"], "per_seed": per_seed, **paired(per_seed, metric)}
 
 
 def neighbours(table: Sequence[Mapping], *, metric: str = "val_acc") -> Table:
