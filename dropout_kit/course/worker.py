@@ -4,7 +4,14 @@ The child runs nbgrader's autograde (whose ``TrustedExecute`` starts the learner
 sandbox and judges the test cells in the child) and generate_feedback. The parent starts up to
 ``--jobs`` children at once and kills any that outlives its limit, with everything it started.
 A hang, a kernel that dies or a crash in nbgrader therefore costs one learner's lesson, never
-the run. The child is forked where possible, so it starts with nbgrader already imported.
+the run.
+
+The child is never forked from the caller itself: once a process has run torch's OpenMP
+threads (a test session, a notebook), a child forked from it hangs at its first parallel
+torch operation (GNU libgomp is not fork-safe; lesson 05's judge trains there). Children come
+from a ``forkserver`` that imported nbgrader and the course but never computed, so they
+start in well under a second, clean; each gets the caller's environment and working folder
+as they are when it starts. Where there is no forkserver, children are spawned.
 
 The child writes its outcome (status, reason, the judges' verdicts) as JSON into the grading
 workspace's ``logs/`` folder. That folder is never visible to a learner's sandboxed kernel;
@@ -54,9 +61,8 @@ def start(config: Config, lesson: str, learner: str, *, limit: float, logs: Path
     logs.mkdir(parents=True, exist_ok=True)
     result_path, log_path = logs / f"{lesson}.json", logs / f"{lesson}.log"
     result_path.unlink(missing_ok=True)
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    child = multiprocessing.get_context(method).Process(
-        target=_child, args=(config, lesson, learner, str(result_path), str(log_path)),
+    child = context().Process(
+        target=_child, args=(config, lesson, learner, str(result_path), str(log_path), dict(os.environ), os.getcwd()),
         name=f"grade {learner} {lesson}",
     )
     child.start()
@@ -92,7 +98,26 @@ def kill_tree(pid: int) -> None:
     psutil.wait_procs(family, timeout=10)
 
 
-def _child(config: Config, lesson: str, learner: str, result_path: str, log_path: str) -> None:
+# Imported once by the forkserver, so that every child starts with them.
+PRELOAD = ["dropout_kit.course.worker", "dropout_kit.course.converters", "dropout_kit.course.execute",
+           "dropout_kit.exercises"]
+
+
+def context() -> multiprocessing.context.BaseContext:
+    """Where grading children come from: a forkserver that never ran torch (else spawn); never a plain fork."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    server = multiprocessing.get_context("forkserver")
+    server.set_forkserver_preload(PRELOAD)  # takes effect when the server starts (the first child)
+    return server
+
+
+def _child(config: Config, lesson: str, learner: str, result_path: str, log_path: str,
+           environ: dict, cwd: str) -> None:
+    # The forkserver's environment is the one it started with: take the caller's of now.
+    os.environ.clear()
+    os.environ.update(environ)
+    os.chdir(cwd)
     stream = _redirect_output(log_path)
     logging.getLogger("traitlets").addHandler(logging.StreamHandler(stream))
     logging.getLogger("traitlets").setLevel(logging.INFO)
