@@ -1,7 +1,8 @@
 """Comparing tuning results against seed noise: standard errors, the choice of p, differences.
 
 A difference is "larger than seed noise" when it exceeds ``NOISE_SE`` standard errors; see
-the package docstring for what that screen can and cannot say.
+the package docstring for what that screen can and cannot say. ``std_ratio_band`` applies the
+same screen to two standard deviations (how far apart two spreads can be by chance).
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Mapping, Sequence
+
+import torch
 
 from dropout_kit.tables import Table
 
@@ -30,6 +33,30 @@ def standard_error(row: Mapping, metric: str = "val_acc") -> float:
     """
     std = row[f"{metric}_std"]
     return 0.0 if row["n"] < 2 or math.isnan(std) else std / math.sqrt(row["n"])
+
+
+def std_ratio_band(n: int, *, z: float = NOISE_SE) -> float:
+    """The upper end ``b`` of the band ``[1/b, b]`` within which the ratio of two sample stds of ``n`` values falls by chance.
+
+    For ``n`` independent normal values, ``log(s**2)`` has variance ``trigamma((n - 1) / 2)``
+    (exact), so the log of the ratio of two such stds has standard error
+    ``sqrt(trigamma((n - 1) / 2) / 2)``; ``b`` is ``z`` of those on a log scale. Treating that
+    log ratio as normal is the approximation: with ``z = 2`` a ratio of two stds of the same
+    true spread falls outside the band 4.5-5.5% of the time for any ``n >= 2`` (the exact F
+    distribution). Lesson 08 uses it for the batch-to-batch std of activations (one epoch's
+    batches) and for the spread of accuracies over random choices of units.
+
+    Args:
+        n: how many values each standard deviation was computed from (at least 2).
+        z: how many standard errors count as "beyond the noise" (``NOISE_SE``).
+
+    Returns:
+        ``b`` > 1: two stds are told apart when their ratio is above ``b`` or below ``1 / b``.
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
+        raise ValueError(f"a standard deviation needs at least 2 values: n must be a whole number >= 2, got {n!r}")
+    trigamma = float(torch.special.polygamma(1, torch.tensor((n - 1) / 2, dtype=torch.float64)))
+    return math.exp(z * math.sqrt(trigamma / 2))
 
 
 def pick_rate(table: Sequence[Mapping], *, metric: str = "val_acc"):
