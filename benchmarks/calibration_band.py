@@ -8,10 +8,8 @@ spread for all designs), its mean of ``n_gpu`` runs leaves the band with probabi
 
 from __future__ import annotations
 
-import csv
 import math
 import statistics
-from pathlib import Path
 
 BAND_SDS = 3.0
 
@@ -29,18 +27,8 @@ def t_two_sided(t: float, dof: int) -> float:
     return max(0.0, 1.0 - 2 * inside * h / 3)
 
 
-def read_calibration(path: Path) -> dict[str, dict[int, dict]]:
-    """Lesson 05's calibration.csv as {design: {seed: {"val_loss", "val_acc", "gap"}}}."""
-    with open(path, newline="") as handle:
-        table: dict[str, dict[int, dict]] = {}
-        for r in csv.DictReader(handle):
-            table.setdefault(r["design"], {})[int(r["seed"])] = {
-                "val_loss": float(r["val_loss"]), "val_acc": float(r["val_acc"]), "gap": float(r["gap"])}
-    return table
-
-
 def pooled_std(calibration: dict, metric: str) -> tuple[float, int]:
-    """The seed std pooled over every calibrated design, and its degrees of freedom."""
+    """The seed std pooled over every calibrated design ({design: {seed: run}}), and its degrees of freedom."""
     squares, dof = 0.0, 0
     for runs in calibration.values():
         values = [r[metric] for r in runs.values()]

@@ -55,7 +55,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(Path(__file__).resolve().parent)]
 
-from calibration_band import BAND_SDS, band, pooled_std, read_calibration, t_two_sided  # noqa: E402
+from calibration_band import BAND_SDS, band, pooled_std, t_two_sided  # noqa: E402
 
 NEEDED = ("torch", "torchvision", "numpy", "matplotlib", "tqdm", "pytest", "nbmake", "nbclient", "ipykernel")
 SECTIONS = ("adam", "calibration", "speed", "notebooks")
@@ -218,7 +218,7 @@ def check_calibration(device, args, log: Log) -> list[dict]:
     from dropout_kit.exercises.experiment import calibration as lesson05, result
     from dropout_kit.recipe import RECIPE
 
-    cpu = read_calibration(lesson05.CALIBRATION)
+    cpu = {label: {int(run["seed"]): run for run in runs} for label, runs in lesson05.read().items()}  # by seed
     designs = {label: (rates, expected) for label, rates, expected in lesson05.DESIGNS}
     labels = CALIBRATION_DESIGNS[:1] if args.smoke else CALIBRATION_DESIGNS
     seeds = sorted(set.intersection(*(set(cpu[label]) for label in labels)))

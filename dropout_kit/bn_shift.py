@@ -128,12 +128,10 @@ def shift_measure(model: nn.Module, data, *, seed: int = 0) -> dict:
 
 def _paired_gain(row, key: str) -> dict:
     """Mean over seeds of ``<key>_runs - val_acc_runs``, its standard error and verdict."""
-    from dropout_kit.tuning.stats import mean_std, verdict
+    from dropout_kit.tuning.stats import paired
 
-    gains = [b - a for a, b in zip(row["val_acc_runs"], row[f"{key}_runs"])]
-    mean, std = mean_std(gains)
-    se = std / len(gains) ** 0.5 if len(gains) > 1 else float("nan")
-    return {"gain": mean, "se": se, **verdict(mean, se, "val_acc")}
+    gains = paired([b - a for a, b in zip(row["val_acc_runs"], row[f"{key}_runs"])], "val_acc")
+    return {"gain": gains["difference"], **gains}
 
 
 def recalibration_table(rows) -> Table:

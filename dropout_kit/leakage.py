@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from dropout_kit.data import Split
+from dropout_kit.metrics import predict
 from dropout_kit.tables import Table
 from dropout_kit.train import evaluate
 
@@ -49,15 +50,9 @@ def leaky_val_accuracy(model: nn.Module, data, *, fraction: float = 0.2, seed: i
     return {"leaky_val_acc": evaluate(model, split.X, split.y).accuracy}
 
 
-@torch.no_grad()
 def val_correct(model: nn.Module, data) -> dict:
     """A ``measure`` for ``tuning.sweep``: ``val_correct``, 1 or 0 per val image (was it classified right?)."""
-    was_training = model.training
-    model.eval()
-    try:
-        y_hat = torch.cat([model(X).argmax(dim=1) for X in data.val.X.split(4096)])
-    finally:
-        model.train(was_training)
+    y_hat = predict(model, data.val.X)
     return {"val_correct": (y_hat == data.val.y).to(torch.uint8).tolist()}
 
 

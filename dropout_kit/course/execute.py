@@ -29,7 +29,6 @@ flags the submission; ``grade`` reads them to cross-check the gradebook's scores
 from __future__ import annotations
 
 import dataclasses
-import os
 import shutil
 import tempfile
 import time
@@ -49,6 +48,7 @@ from dropout_kit import exercises, sandbox  # noqa: E402
 from dropout_kit.course import config as course_config
 from dropout_kit.course.notebooks import METADATA_KEY
 from dropout_kit.course.outputs import Budget, run_code
+from dropout_kit.course.preprocessors import source_notebook
 from dropout_kit.exercises import scan
 from dropout_kit.exercises.kernel import call_code
 
@@ -145,7 +145,7 @@ class TrustedExecute(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         lesson = resources["nbgrader"]["assignment"]
-        code = learner_code(nb, self._source_notebook(resources))
+        code = learner_code(nb, source_notebook(self, resources))
         lesson_timeout = course_config.notebook_timeout(self.config)
         workdir = Path(tempfile.mkdtemp(prefix="dropout-grade-"))
         try:
@@ -243,8 +243,3 @@ class TrustedExecute(NbGraderPreprocessor):
             env.update({data.ENV_VAR: str(raw), data.CACHE_ENV_VAR: "/tmp/dropout_kit_cache"})
         hidden = tuple(path for exercise in exercises.all_exercises().values() for path in exercise.hidden)
         return sandbox.Policy(isolate=bool(self.sandbox), read_only=tuple(read_only), env=env, hidden=hidden)
-
-    def _source_notebook(self, resources):
-        info = resources["nbgrader"]
-        source_dir = self.config.CourseDirectory.get("source_directory", "")
-        return nbformat.read(os.path.join(source_dir, info["assignment"], f"{info['notebook']}.ipynb"), as_version=4)

@@ -37,11 +37,7 @@ from dropout_kit.course.notebooks import METADATA_KEY  # noqa: E402
 HIDDEN_TESTS_MARK = "BEGIN HIDDEN TESTS"
 
 
-def _record(nb: NotebookNode, key: str, value: list) -> None:
-    nb.metadata.setdefault(METADATA_KEY, {})[key] = value
-
-
-def _source_notebook(preprocessor: NbGraderPreprocessor, resources) -> NotebookNode:
+def source_notebook(preprocessor: NbGraderPreprocessor, resources) -> NotebookNode:
     """The instructor's notebook that a submission comes from (solutions/<lesson>/<lesson>.ipynb)."""
     info = resources["nbgrader"]
     source_dir = preprocessor.config.CourseDirectory.get("source_directory", "")
@@ -64,7 +60,7 @@ class RestoreMissingCells(NbGraderPreprocessor):
     """
 
     def preprocess(self, nb, resources):
-        source = _source_notebook(self, resources)
+        source = source_notebook(self, resources)
         by_id = {c.get("id"): c for c in source.cells if _grade_id(c) and c.get("id")}
         by_text = {}
         for c in source.cells:
@@ -177,7 +173,7 @@ class MarkdownAsText(NbGraderPreprocessor):
     """
 
     def preprocess(self, nb, resources):
-        given = {c.source for c in _source_notebook(self, resources).cells if c.cell_type == "markdown"}
+        given = {c.source for c in source_notebook(self, resources).cells if c.cell_type == "markdown"}
         for cell in nb.cells:
             if cell.cell_type == "markdown" and cell.source not in given:
                 cell.source = as_text(cell.source)

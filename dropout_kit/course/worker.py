@@ -32,12 +32,10 @@ from pathlib import Path
 import psutil
 from traitlets.config import Config
 
-from dropout_kit.course import config as course_config
 from dropout_kit.course.notebooks import METADATA_KEY, read_notebook
 from dropout_kit.course.report import FAILED, OK
-
 # Never hand these to learner code: the kernel inherits part of the grader's environment.
-_SECRET_ENV = (course_config.DB_URL_ENV, "PGPASSWORD", "PGPASSFILE", "DATABASE_URL")
+from dropout_kit.sandbox.policy import SECRET_ENV
 
 
 @dataclass
@@ -123,7 +121,7 @@ def _child(config: Config, lesson: str, learner: str, result_path: str, log_path
     stream = _redirect_output(log_path)
     logging.getLogger("traitlets").addHandler(logging.StreamHandler(stream))
     logging.getLogger("traitlets").setLevel(logging.INFO)
-    for name in _SECRET_ENV:
+    for name in SECRET_ENV:
         os.environ.pop(name, None)
     status, reason, verdicts = _autograde(config, lesson, learner)
     Path(result_path).write_text(json.dumps({"status": status, "reason": reason, "verdicts": verdicts}),

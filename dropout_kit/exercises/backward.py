@@ -43,11 +43,8 @@ from dropout_kit.exercises.base import Exercise
 from dropout_kit.exercises.from_scratch_checks import check_scale, check_shape_dtype, run
 from dropout_kit.exercises.from_scratch_masks import check_fresh_mask, check_keep_fraction
 from dropout_kit.exercises.from_scratch_reply import read_library_calls
-from dropout_kit.exercises.from_scratch_requests import make_input, make_upstream
+from dropout_kit.exercises.from_scratch_requests import P_HIGH, P_LOW, make_input, make_upstream, pick
 from dropout_kit.verdict import Check, Verdict
-
-P_LOW = (0.2, 0.25, 0.3, 0.35, 0.4)
-P_HIGH = (0.7, 0.75, 0.8)
 
 # Lesson 02's names that reach PyTorch's dropout, and the backward of its kernel.
 FORBIDDEN = from_scratch.FORBIDDEN | {"native_dropout_backward"}
@@ -81,13 +78,9 @@ def _call(rng: np.random.Generator, role: str, shape, p: float, dtype: str = "fl
     return {"role": role, "x": x, "p": float(p), "training": training, "upstream": make_upstream(rng, shape, dtype)}
 
 
-def _pick(rng: np.random.Generator, menu: tuple, k: int) -> list[float]:
-    return [float(v) for v in rng.choice(np.array(menu), size=k, replace=False)]
-
-
 def challenge(rng: np.random.Generator) -> dict:
     """The judge's calls, in groups: every forward of a group runs before any of its backwards."""
-    lows, highs = _pick(rng, P_LOW, 4), _pick(rng, P_HIGH, 3)
+    lows, highs = pick(rng, P_LOW, 4), pick(rng, P_HIGH, 3)
     fresh_x = make_input(rng, (32, 32))
     single = [
         _call(rng, "shape", (int(rng.integers(5, 21)),), lows[0]),

@@ -15,7 +15,7 @@ from dropout_kit.exercises import from_scratch_checks
 from dropout_kit.exercises.backward_reply import Outcome
 # Lesson 02's judge's conventions (a check fails by raising CheckFailed; ``values`` reads a call's output,
 # ``role`` its calls) and its forward checks, which read the same records: they are reused as they are.
-from dropout_kit.exercises.from_scratch_checks import CheckFailed, role, values
+from dropout_kit.exercises.from_scratch_checks import CheckFailed, role, scale_mistake, values
 
 RTOL = {"float32": 1e-5, "float64": 1e-12}
 CONTRACT = "return grad_output * mask / (1 - p), None, None"
@@ -80,16 +80,6 @@ def check_p_one(outcomes: list[Outcome]) -> None:
         if (grad != 0).any():
             raise CheckFailed(f"{o.seen}: x.grad has {int((grad != 0).sum())} non-zero entries: at p=1 every unit "
                               "is dropped")
-
-
-def _scale_hint(factor: float, p: float) -> str:
-    """The likely mistake behind kept values (or gradients) multiplied by ``factor`` instead of 1/(1-p)."""
-    q = 1 - p
-    guesses = [(1 / p, "did you divide by p instead of 1-p?"), (1.0, "the 1/(1-p) is missing"),
-               (q, "did you multiply by 1-p? Inverted dropout divides by 1-p"),
-               (p, "did you multiply by p? Inverted dropout divides by 1-p"),
-               (1 / q**2, "did you divide by 1-p twice?")]
-    return next((": " + h for value, h in guesses if abs(factor - value) <= 0.02 * abs(value)), "")
 
 
 # --- backward ---------------------------------------------------------------------------------------
@@ -172,8 +162,9 @@ def diagnose(o: Outcome, others: list[Outcome]) -> str | None:
         return support
     ratio = grad[kept] / upstream[kept]
     if kept.any() and np.allclose(ratio, ratio[0], rtol=1e-4, atol=0):
+        hint = scale_mistake(float(ratio[0]), o.call["p"], unscaled="the 1/(1-p) is missing")
         return (f"x.grad is grad_output * mask times {ratio[0]:.3f}, expected 1/(1-p) = {1 / q:.3f}"
-                + _scale_hint(float(ratio[0]), o.call["p"]) + " (the backward needs the same factor as forward)")
+                + (f": {hint}" if hint else "") + " (the backward needs the same factor as forward)")
     bad = int((~np.isclose(grad, upstream * kept / q, rtol=rtol, atol=0)).sum())
     return f"x.grad differs from grad_output * mask/(1-p) on {bad} of {o.x.size} entries"
 

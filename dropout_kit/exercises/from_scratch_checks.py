@@ -65,6 +65,22 @@ def near(a: float, b: float, rel: float = 0.02) -> bool:
     return abs(a - b) <= rel * abs(b)
 
 
+UNSCALED = "did you forget to divide the kept values by 1-p (inverted dropout)?"
+
+
+def scale_mistake(factor: float, p: float, *, unscaled: str = UNSCALED) -> str:
+    """The likely mistake behind values multiplied by ``factor`` instead of 1/(1-p) at rate p, or "".
+
+    ``unscaled`` is what to say when the factor is 1 (lesson 09 words it for a gradient).
+    """
+    q = 1 - p
+    guesses = [(1 / p, "did you divide by p instead of 1-p?"), (1.0, unscaled),
+               (q, "did you multiply by 1-p? Inverted dropout divides by 1-p"),
+               (p, "did you multiply by p? Inverted dropout divides by 1-p"),
+               (1 / q**2, "did you divide by 1-p twice?")]
+    return next((hint for value, hint in guesses if near(factor, value)), "")
+
+
 def expected_dtype(o: Outcome) -> str:
     """The dtype a call must return, as torch writes it."""
     return f"torch.{o.x.dtype.name}"
@@ -186,12 +202,7 @@ def check_scale(outcomes: list[Outcome]) -> None:
             bad = int((~np.isclose(ratio, 1 / q, rtol=_rtol(o), atol=0)).sum())
             raise CheckFailed(f"{o.seen}: {bad} of {x.size} entries are neither 0 nor x/(1-p): dropout multiplies "
                               "each entry by exactly 0 or 1/(1-p), with no other noise or rounding")
-        guesses = [(1 / p, "did you divide by p instead of 1-p?"),
-                   (1.0, "did you forget to divide the kept values by 1-p (inverted dropout)?"),
-                   (q, "did you multiply by 1-p? Inverted dropout divides by 1-p"),
-                   (p, "did you multiply by p? Inverted dropout divides by 1-p"),
-                   (1 / q**2, "did you divide by 1-p twice?")]
-        hint = next((h for value, h in guesses if near(first, value)), "")
+        hint = scale_mistake(first, p)
         raise CheckFailed(f"kept values are multiplied by {first:.2f}, expected 1/(1-p) = {1 / q:.2f} for p={p}"
                           + (f": {hint}" if hint else ""))
 

@@ -47,7 +47,8 @@ def _call(role: str, x: np.ndarray, p: float, training: bool = True, inplace: bo
             "upstream": upstream, "nonleaf": nonleaf}
 
 
-def _pick(rng: np.random.Generator, menu: tuple, k: int = 1) -> list[float]:
+def pick(rng: np.random.Generator, menu: tuple, k: int = 1) -> list[float]:
+    """``k`` different rates from ``menu``, drawn with the judge's ``rng``."""
     return [float(v) for v in rng.choice(np.array(menu), size=k, replace=False)]
 
 
@@ -63,8 +64,8 @@ def _shape_calls(rng: np.random.Generator) -> list[dict]:
 
 def _value_calls(rng: np.random.Generator) -> list[dict]:
     """The calls whose values, masks and gradients every dropout (function or module) must get right."""
-    keep_lo, scale_lo, mean_lo, grad_p = (*_pick(rng, P_LOW, 3), _pick(rng, P_LOW)[0])
-    keep_hi, scale_hi, mean_hi = _pick(rng, P_HIGH, 3)
+    keep_lo, scale_lo, mean_lo, grad_p = (*pick(rng, P_LOW, 3), pick(rng, P_LOW)[0])
+    keep_hi, scale_hi, mean_hi = pick(rng, P_HIGH, 3)
     fresh = make_input(rng, (64, 64))
     calls = _shape_calls(rng) + [
         # 12 float32 and 5 float64 entries: see the p_zero check for why so few.
@@ -91,13 +92,13 @@ def _value_calls(rng: np.random.Generator) -> list[dict]:
 
 def function_requests(rng: np.random.Generator) -> dict:
     """The calls of ``dropout(x, p, training, inplace)`` that the function's judge reads."""
-    eval_lo, = _pick(rng, P_LOW)
-    eval_hi, = _pick(rng, P_HIGH)
+    eval_lo, = pick(rng, P_LOW)
+    eval_hi, = pick(rng, P_HIGH)
     calls = _value_calls(rng) + [
         _call("eval", make_input(rng, (32, 32)), eval_lo, training=False),
         _call("eval", make_input(rng, (5, 6), "float64"), eval_hi, training=False),
-        _call("invalid", make_input(rng, (4, 5)), _pick(rng, P_NEGATIVE)[0]),
-        _call("invalid", make_input(rng, (4, 5)), _pick(rng, P_ABOVE_ONE)[0]),
+        _call("invalid", make_input(rng, (4, 5)), pick(rng, P_NEGATIVE)[0]),
+        _call("invalid", make_input(rng, (4, 5)), pick(rng, P_ABOVE_ONE)[0]),
         _call("invalid", make_input(rng, (4, 5)), float("nan")),
     ]
     return {"calls": calls}
@@ -115,16 +116,16 @@ def module_requests(rng: np.random.Generator) -> dict:
     instance it runs on. One instance serves every value call with the same (p, inplace), as
     a layer in a network does, so a module that keeps its mask between calls is caught.
     """
-    kw_p, positional_p = _pick(rng, P_LOW, 2)
-    inplace_p, = _pick(rng, P_HIGH)
+    kw_p, positional_p = pick(rng, P_LOW, 2)
+    inplace_p, = pick(rng, P_HIGH)
     instances = {
         "keywords": {"args": [], "kwargs": {"p": kw_p, "inplace": False}},
         "positional": {"args": [positional_p], "kwargs": {}},
         "defaults": {"args": [], "kwargs": {}},
         "inplace": {"args": [], "kwargs": {"p": inplace_p, "inplace": True}},
-        "repr": {"args": [], "kwargs": {"p": _pick(rng, P_REPR)[0]}},
-        "negative": {"args": [], "kwargs": {"p": _pick(rng, P_NEGATIVE)[0]}},
-        "above_one": {"args": [], "kwargs": {"p": _pick(rng, P_ABOVE_ONE)[0]}},
+        "repr": {"args": [], "kwargs": {"p": pick(rng, P_REPR)[0]}},
+        "negative": {"args": [], "kwargs": {"p": pick(rng, P_NEGATIVE)[0]}},
+        "above_one": {"args": [], "kwargs": {"p": pick(rng, P_ABOVE_ONE)[0]}},
         "nan": {"args": [], "kwargs": {"p": float("nan")}},
         "train_eval": {"args": [], "kwargs": {"p": 0.5}},
     }

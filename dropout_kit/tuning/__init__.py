@@ -17,12 +17,13 @@ trainings, in one process or several).
 from dropout_kit.tuning.crossval import cross_validate, paired_difference, stratified_kfold, summarize_folds
 from dropout_kit.tuning.retrain import fit_fresh, parameters_without_reset, reset_parameters, set_dropout_rates
 from dropout_kit.tuning.search import random_configs
-from dropout_kit.tuning.stats import NOISE_SE, difference, neighbours, paired_by_seed, pick_rate, standard_error
+from dropout_kit.tuning.stats import (NOISE_SE, difference, neighbours, paired_by_seed, pick_rate, standard_error,
+                                     std_ratio_band)
 from dropout_kit.tuning.sweeps import PERCENT, SWEEP_COLUMNS, grid, sweep
 
 __all__ = [
     "NOISE_SE", "PERCENT", "SWEEP_COLUMNS", "cross_validate", "difference", "fit_fresh", "grid",
     "neighbours", "paired_by_seed", "paired_difference", "parameters_without_reset", "pick_rate",
-    "random_configs", "reset_parameters", "set_dropout_rates", "standard_error", "stratified_kfold",
-    "summarize_folds", "sweep",
+    "random_configs", "reset_parameters", "set_dropout_rates", "standard_error", "std_ratio_band",
+    "stratified_kfold", "summarize_folds", "sweep",
 ]

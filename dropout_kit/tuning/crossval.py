@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import torch
@@ -13,7 +12,7 @@ from dropout_kit.runs import format_pm
 from dropout_kit.tables import Table
 from dropout_kit.train import History
 from dropout_kit.tuning.execution import execute
-from dropout_kit.tuning.stats import mean_std, verdict
+from dropout_kit.tuning.stats import mean_std, paired
 from dropout_kit.tuning.sweeps import PERCENT, parse_config
 
 
@@ -132,6 +131,4 @@ def paired_difference(fold_table: Sequence[Mapping], a, b, *, metric: str = "val
     if [r["fold"] for r in ra] != [r["fold"] for r in rb]:
         raise ValueError("the two configs were not run on the same folds")
     per_fold = [y[metric] - x[metric] for x, y in zip(ra, rb)]
-    mean, std = mean_std(per_fold)
-    se = std / math.sqrt(len(per_fold)) if len(per_fold) > 1 else math.nan
-    return {"a": ra[0]["label"], "b": rb[0]["label"], "per_fold": per_fold, **verdict(mean, se, metric)}
+    return {"a": ra[0]["label"], "b": rb[0]["label"], "per_fold": per_fold, **paired(per_fold, metric)}

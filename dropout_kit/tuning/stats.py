@@ -1,7 +1,8 @@
 """Comparing tuning results against seed noise: standard errors, the choice of p, differences.
 
 A difference is "larger than seed noise" when it exceeds ``NOISE_SE`` standard errors; see
-the package docstring for what that screen can and cannot say.
+the package docstring for what that screen can and cannot say. ``std_ratio_band`` applies the
+same screen to two standard deviations (how far apart two spreads can be by chance).
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Mapping, Sequence
+
+import torch
 
 from dropout_kit.tables import Table
 
@@ -30,6 +33,30 @@ def standard_error(row: Mapping, metric: str = "val_acc") -> float:
     """
     std = row[f"{metric}_std"]
     return 0.0 if row["n"] < 2 or math.isnan(std) else std / math.sqrt(row["n"])
+
+
+def std_ratio_band(n: int, *, z: float = NOISE_SE) -> float:
+    """The upper end ``b`` of the band ``[1/b, b]`` within which the ratio of two sample stds of ``n`` values falls by chance.
+
+    For ``n`` independent normal values, ``log(s**2)`` has variance ``trigamma((n - 1) / 2)``
+    (exact), so the log of the ratio of two such stds has standard error
+    ``sqrt(trigamma((n - 1) / 2) / 2)``; ``b`` is ``z`` of those on a log scale. Treating that
+    log ratio as normal is the approximation: with ``z = 2`` a ratio of two stds of the same
+    true spread falls outside the band 4.5-5.5% of the time for any ``n >= 2`` (the exact F
+    distribution). Lesson 08 uses it for the batch-to-batch std of activations (one epoch's
+    batches) and for the spread of accuracies over random choices of units.
+
+    Args:
+        n: how many values each standard deviation was computed from (at least 2).
+        z: how many standard errors count as "beyond the noise" (``NOISE_SE``).
+
+    Returns:
+        ``b`` > 1: two stds are told apart when their ratio is above ``b`` or below ``1 / b``.
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
+        raise ValueError(f"a standard deviation needs at least 2 values: n must be a whole number >= 2, got {n!r}")
+    trigamma = float(torch.special.polygamma(1, torch.tensor((n - 1) / 2, dtype=torch.float64)))
+    return math.exp(z * math.sqrt(trigamma / 2))
 
 
 def pick_rate(table: Sequence[Mapping], *, metric: str = "val_acc"):
@@ -84,6 +111,17 @@ def verdict(diff: float, se: float, metric: str) -> dict:
                         + f" (threshold {NOISE_SE:g} SE)")}
 
 
+def paired(differences: Sequence[float], metric: str) -> dict:
+    """The mean of paired differences (seed by seed, fold by fold) with its standard error, as ``verdict`` words it.
+
+    The SE is the std of the differences over sqrt(their number), NaN for a single pair. Used by
+    ``paired_by_seed``, ``crossval.paired_difference`` and ``bn_shift.recalibration_table``.
+    """
+    mean, std = mean_std(differences)
+    se = std / math.sqrt(len(differences)) if len(differences) > 1 else math.nan
+    return verdict(mean, se, metric)
+
+
 def difference(table: Sequence[Mapping], a, b, *, metric: str = "val_acc") -> dict:
     """Mean of ``b`` minus mean of ``a`` and its standard error, from two summary rows.
 
@@ -119,9 +157,7 @@ def paired_by_seed(table: Sequence[Mapping], a, b, *, metric: str = "val_acc") -
     if ra["seeds"] != rb["seeds"]:
         raise ValueError(f"{ra['label']} and {rb['label']} were run on different seeds; pairing needs the same")
     per_seed = [y - x for x, y in zip(ra[f"{metric}_runs"], rb[f"{metric}_runs"])]
-    mean, std = mean_std(per_seed)
-    se = std / math.sqrt(len(per_seed)) if len(per_seed) > 1 else math.nan
-    return {"a": ra["label"], "b": rb["label"], "per_seed": per_seed, **verdict(mean, se, metric)}
+    return {"a": ra["label"], "b": rb["label"], "per_seed": per_seed, **paired(per_seed, metric)}
 
 
 def neighbours(table: Sequence[Mapping], *, metric: str = "val_acc") -> Table:
