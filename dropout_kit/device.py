@@ -27,17 +27,16 @@ FORMS = "'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'"
 REMEDY = "use device='auto' or 'cpu'"
 
 # Measured wall times of the long lessons (seconds), by device type: (seconds, how measured).
-# None: not measured yet. The CPU figures are the nbmake durations of one `make test` run on a
-# 2-core x86 machine shared with other jobs (README, "The lessons"); an idle machine is faster.
+# None: not measured yet. The CPU figures are the nbmake durations of one `make test` run from a
+# fresh clone on an otherwise idle 2-core x86 machine (README, "The lessons"); with other jobs
+# sharing the cores the same lessons took up to about twice as long (the second figure).
 # `python benchmarks/gpu_check.py` measures the CUDA ones and prints them for this table.
+_CPU = "2 otherwise idle CPU cores, pytest --nbmake"
 LESSON_TIMES = {
-    "04_overfitting": {"cpu": (401, "2 shared CPU cores, pytest --nbmake"), "cuda": None, "mps": None},
-    "06_tuning": {"cpu": (569, "2 shared CPU cores, pytest --nbmake"), "cuda": None, "mps": None},
-    # Lessons 11 and 12: the slowest of three pytest --nbmake runs (load average 0.8-4.0 with the run itself).
-    "11_dropout_family": {"cpu": (164, "2 CPU cores, pytest --nbmake, slowest of three runs: 84-164 s"),
-                          "cuda": None, "mps": None},
-    "12_pitfalls": {"cpu": (189, "2 CPU cores, pytest --nbmake, slowest of three runs: 106-189 s"),
-                    "cuda": None, "mps": None},
+    "04_overfitting": {"cpu": (218, f"{_CPU}; 401 s with other jobs sharing the cores"), "cuda": None, "mps": None},
+    "06_tuning": {"cpu": (177, f"{_CPU}; 569 s with other jobs sharing the cores"), "cuda": None, "mps": None},
+    "11_dropout_family": {"cpu": (76, f"{_CPU}; 164 s with other jobs sharing the cores"), "cuda": None, "mps": None},
+    "12_pitfalls": {"cpu": (94, f"{_CPU}; 189 s with other jobs sharing the cores"), "cuda": None, "mps": None},
 }
 
 
