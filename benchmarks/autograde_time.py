@@ -39,7 +39,13 @@ def grade_cohort(lessons: list, learners: int, jobs: int) -> tuple[object, float
         start = time.perf_counter()
         report = grade(Path(tmp) / "submissions", out=Path(tmp) / "grading", lessons=[l.name for l in lessons],
                        jobs=jobs)
-        return report, time.perf_counter() - start
+        seconds = time.perf_counter() - start
+        for r in report.results:  # what went wrong, while the workspace still exists
+            log = Path(tmp) / "grading" / "logs" / r.learner / f"{r.lesson}.log"
+            if r.status != "ok" and r.lesson != "total":
+                tail = log.read_text(errors="replace").splitlines()[-40:] if log.is_file() else ["(no log)"]
+                print(f"  ! {r.learner} {r.lesson} {r.status}: {r.reason}", *tail, sep="\n    ", flush=True)
+        return report, seconds
 
 
 def one_learner(lessons: list) -> int:
