@@ -7,6 +7,7 @@ judges; one run grades every lesson of the repository. Attacks live in test_atta
 """
 
 import copy
+import importlib
 import csv
 import glob
 import json
@@ -25,6 +26,8 @@ from dropout_kit import cli
 from dropout_kit.course import config, grade, release
 from dropout_kit.course.report import FAILED, MISSING, OK
 from dropout_kit.errors import DropoutKitError
+
+grading = importlib.import_module("dropout_kit.course.grade")  # the module, which `grade` shadows
 
 pytestmark = pytest.mark.slow
 
@@ -269,6 +272,23 @@ def test_a_gradebook_score_that_differs_from_the_judges_is_refused(tmp_path):
     assert problem == "the gradebook's score for test_b (1) differs from its judge's verdict (0): refused"
     problem, _ = grade_module._judged_score([Grade("test_a", 3, 3), Grade("test_c", 1, 1)], judged)
     assert problem == "no verdict for test cell test_c"
+
+
+def test_learners_are_in_the_gradebook_before_any_lesson_is_graded(tmp_path):
+    """Are this run's learners added to the gradebook before grading starts?
+
+    Otherwise two processes grading two lessons of one new learner at once (``--jobs 2``) both add
+    the learner, and one lesson fails on the gradebook's unique learner id (seen in CI).
+    """
+    root = fixture_course(tmp_path / "course")
+    out = tmp_path / "out"
+    out.mkdir()
+    settings = config.course_config(root, workspace=out, release_dir=out / "release", db_url=None, timeout=None)
+    with config.tools_on_path():
+        grading._prepare_gradebook(settings, [LESSON], ["bo", "ada"])
+    with Gradebook(settings.CourseDirectory.db_url, settings.CourseDirectory.course_id) as gb:
+        assert sorted(student.id for student in gb.students) == ["ada", "bo"]
+        assert [a.name for a in gb.assignments] == [LESSON]
 
 
 # --- every graded lesson of the repository ------------------------------------------------------

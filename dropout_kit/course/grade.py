@@ -168,12 +168,20 @@ def collect_submissions(folder: Path, lessons: list[str]) -> tuple[dict[tuple[st
 
 
 def _prepare_gradebook(config, lessons: list[str], learners: list[str]) -> None:
-    """Put the current solutions into the gradebook, dropping this run's learners' old results."""
+    """Put the current solutions and this run's learners into the gradebook, dropping their old results.
+
+    Every learner is added here, before any grading process starts: nbgrader's autograde adds a
+    learner it does not find, and two processes grading two lessons of the same new learner at
+    once (``--jobs 2``) both tried, so one failed on the gradebook's unique learner id.
+    """
     from nbgrader.api import Gradebook, MissingEntry
 
     from dropout_kit.course import converters
 
     url, course_id = config.CourseDirectory.db_url, config.CourseDirectory.course_id
+    with Gradebook(url, course_id) as gb:
+        for learner in learners:
+            gb.update_or_create_student(learner)
     for lesson in lessons:
         with Gradebook(url, course_id) as gb:
             for learner in learners:

@@ -10,8 +10,8 @@ The child is never forked from the caller itself: once a process has run torch's
 threads (a test session, a notebook), a child forked from it hangs at its first parallel
 torch operation (GNU libgomp is not fork-safe; lesson 05's judge trains there). Children come
 from a ``forkserver`` that imported nbgrader and the course but never computed, so they
-start in well under a second, clean; each gets the caller's environment and working folder
-as they are when it starts. Where there is no forkserver, children are spawned.
+start clean without importing them again; each gets the caller's environment and working
+folder as they are when it starts. Where there is no forkserver, children are spawned.
 
 The child writes its outcome (status, reason, the judges' verdicts) as JSON into the grading
 workspace's ``logs/`` folder. That folder is never visible to a learner's sandboxed kernel;
@@ -34,7 +34,6 @@ from traitlets.config import Config
 
 from dropout_kit.course.notebooks import METADATA_KEY, read_notebook
 from dropout_kit.course.report import FAILED, OK
-# Never hand these to learner code: the kernel inherits part of the grader's environment.
 from dropout_kit.sandbox.policy import SECRET_ENV
 
 
@@ -62,7 +61,8 @@ def start(config: Config, lesson: str, learner: str, *, limit: float, logs: Path
     result_path, log_path = logs / f"{lesson}.json", logs / f"{lesson}.log"
     result_path.unlink(missing_ok=True)
     child = context().Process(
-        target=_child, args=(config, lesson, learner, str(result_path), str(log_path), dict(os.environ), os.getcwd()),
+        target=_child,
+        args=(config, lesson, learner, str(result_path), str(log_path), dict(os.environ), os.getcwd()),
         name=f"grade {learner} {lesson}",
     )
     child.start()
@@ -121,7 +121,7 @@ def _child(config: Config, lesson: str, learner: str, result_path: str, log_path
     stream = _redirect_output(log_path)
     logging.getLogger("traitlets").addHandler(logging.StreamHandler(stream))
     logging.getLogger("traitlets").setLevel(logging.INFO)
-    for name in SECRET_ENV:
+    for name in SECRET_ENV:  # never handed to learner code: the kernel inherits part of this environment
         os.environ.pop(name, None)
     status, reason, verdicts = _autograde(config, lesson, learner)
     Path(result_path).write_text(json.dumps({"status": status, "reason": reason, "verdicts": verdicts}),
